@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from ml.constants import EMBEDDING_DIM
+
+
+class EmbeddingModel(models.Model):
+    """One version of the face embedding network. Exactly one is active: new faces are
+    embedded with it, and faces of different versions are never compared."""
+
+    version = models.PositiveIntegerField(unique=True)
+    name = models.CharField(max_length=100)
+    architecture = models.CharField(max_length=50)
+    checkpoint = models.CharField(max_length=300, help_text="Path relative to VISAGE_MODELS_DIR")
+    checkpoint_sha256 = models.CharField(max_length=64)
+    embedding_dim = models.PositiveIntegerField(default=EMBEDDING_DIM)
+    input_size = models.PositiveIntegerField()
+    alignment_template = models.JSONField()
+    metrics = models.JSONField(default=dict, blank=True)
+    same_person_threshold = models.FloatField(help_text="Cosine distance below which two faces are the same person")
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["is_active"], condition=models.Q(is_active=True), name="one_active_embedding_model"),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.version} {self.name}"
+
+
+class Face(models.Model):
+    photo = models.ForeignKey("photos.Photo", on_delete=models.CASCADE, related_name="faces")
+    # Denormalised owner: every similarity query filters on it, next to the vector index.
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="faces")
+    embedding_model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="faces")
+    # Box and landmarks in pixels of the full-resolution, EXIF-rotated photo.
+    box_x0 = models.FloatField()
+    box_y0 = models.FloatField()
+    box_x1 = models.FloatField()
+    box_y1 = models.FloatField()
+    landmarks = models.JSONField(help_text="[[x, y] x 5]: eyes, nose tip, mouth corners")
+    detection_score = models.FloatField()
+    embedding = VectorField(dimensions=EMBEDDING_DIM)
+    thumbnail = models.BinaryField(editable=False)
+    person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            HnswIndex(
+                name="face_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            models.Index(fields=["owner", "embedding_model"]),
+        ]
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.box_x0, self.box_y0, self.box_x1, self.box_y1)
+
+    @property
+    def box_width(self) -> float:
+        return self.box_x1 - self.box_x0
+
+    @property
+    def box_height(self) -> float:
+        return self.box_y1 - self.box_y0

@@ -1,0 +1,121 @@
+"""Writes for faces: turning queued photos into Face rows."""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from ml.imageio import DecodedImage, ImageDecodeError, decode_image
+from ml.pipeline import FaceRecord
+from webapp.faces.models import EmbeddingModel, Face
+from webapp.faces.runtime import face_pipeline_for
+from webapp.faces.selectors import embedding_model_active
+from webapp.photos.models import Photo
+from webapp.photos.thumbnails import PHOTO_THUMB_SIDE, jpeg_bytes
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ProcessSummary:
+    done: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    skipped: list[int] = field(default_factory=list)
+    faces: int = 0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def photo_process(*, photo_ids: list[int], force: bool = False) -> ProcessSummary:
+    """Detect, align and embed the faces of these photos with the active model.
+
+    Idempotent: a photo already done with the active model is skipped unless ``force``,
+    and re-processing replaces that model version's faces instead of adding to them.
+    Each photo's faces, thumbnail and status are committed together in one transaction.
+    """
+    model = embedding_model_active()
+    summary = ProcessSummary()
+    photos = list(Photo.objects.filter(pk__in=photo_ids).defer("thumbnail").order_by("pk"))
+    summary.skipped = sorted(set(photo_ids) - {p.pk for p in photos})  # deleted meanwhile
+    todo: list[Photo] = []
+    for photo in photos:
+        already_done = photo.status == Photo.Status.DONE and photo.faces.filter(embedding_model=model).exists()
+        if already_done and not force:
+            summary.skipped.append(photo.pk)
+        else:
+            todo.append(photo)
+
+    decoded: list[tuple[Photo, DecodedImage]] = []
+    for photo in todo:
+        try:
+            decoded.append((photo, _decode(photo)))
+        except ImageDecodeError as exc:
+            _mark_failed(photo, str(exc))
+            summary.failed[photo.pk] = str(exc)
+
+    if decoded:
+        pipeline = face_pipeline_for(model)
+        results = pipeline.process_decoded([image for _, image in decoded])
+        for (photo, image), records in zip(decoded, results):
+            _store_faces(photo, image, records, model)
+            summary.done.append(photo.pk)
+            summary.faces += len(records)
+    return summary
+
+
+def _decode(photo: Photo) -> DecodedImage:
+    try:
+        with photo.file.open("rb") as handle:
+            return decode_image(
+                handle,
+                max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS,
+                max_side=settings.VISAGE_DECODE_MAX_SIDE,
+            )
+    except FileNotFoundError as exc:
+        raise ImageDecodeError("the stored file is missing") from exc
+
+
+def _mark_failed(photo: Photo, message: str) -> None:
+    with transaction.atomic():
+        Face.objects.filter(photo=photo).delete()
+        Photo.objects.filter(pk=photo.pk).update(
+            status=Photo.Status.FAILED, error=message, processed_at=timezone.now()
+        )
+
+
+def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], model: EmbeddingModel) -> None:
+    faces = [
+        Face(
+            photo=photo,
+            owner_id=photo.owner_id,
+            embedding_model=model,
+            box_x0=float(r.box[0]),
+            box_y0=float(r.box[1]),
+            box_x1=float(r.box[2]),
+            box_y1=float(r.box[3]),
+            landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in r.landmarks],
+            detection_score=float(r.score),
+            embedding=r.embedding,
+            thumbnail=jpeg_bytes(r.aligned, quality=88),
+        )
+        for r in records
+    ]
+    taken_at = image.taken_at
+    if taken_at is not None and timezone.is_naive(taken_at):
+        taken_at = timezone.make_aware(taken_at, timezone.get_current_timezone())
+    with transaction.atomic():
+        Face.objects.filter(photo=photo, embedding_model=model).delete()
+        Face.objects.bulk_create(faces)
+        Photo.objects.filter(pk=photo.pk).update(
+            status=Photo.Status.DONE,
+            error="",
+            width=image.original_width,
+            height=image.original_height,
+            taken_at=taken_at,
+            thumbnail=jpeg_bytes(image.pixels, max_side=PHOTO_THUMB_SIDE),
+            processed_at=timezone.now(),
+        )

@@ -1,0 +1,63 @@
+"""Reads for albums and photos. Every query is scoped to one owner."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+
+from webapp.photos.models import Album, Photo
+
+
+def album_list(*, owner) -> QuerySet[Album]:
+    cover = Photo.objects.filter(album=OuterRef("pk"), status=Photo.Status.DONE).order_by("-created_at", "-id")
+    return (
+        Album.objects.filter(owner=owner)
+        .annotate(
+            photo_count=Count("photos"),
+            face_count=Count("photos__faces"),
+            cover_photo_id=Subquery(cover.values("pk")[:1]),
+        )
+        .order_by("-created_at")
+    )
+
+
+def album_for_owner(*, owner, album_id: int) -> Album | None:
+    return Album.objects.filter(owner=owner, pk=album_id).first()
+
+
+def album_photos(*, album: Album) -> QuerySet[Photo]:
+    return album.photos.defer("thumbnail").annotate(face_count=Count("faces")).order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True)
+class AlbumProgress:
+    total: int
+    queued: int
+    done: int
+    failed: int
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+    @property
+    def percent(self) -> int:
+        return 100 if self.total == 0 else round(100 * self.finished / self.total)
+
+    @property
+    def complete(self) -> bool:
+        return self.queued == 0
+
+
+def album_progress(*, album: Album) -> AlbumProgress:
+    counts = album.photos.aggregate(
+        total=Count("pk"),
+        queued=Count("pk", filter=Q(status=Photo.Status.QUEUED)),
+        done=Count("pk", filter=Q(status=Photo.Status.DONE)),
+        failed=Count("pk", filter=Q(status=Photo.Status.FAILED)),
+    )
+    return AlbumProgress(**counts)
+
+
+def photo_for_owner(*, owner, photo_id: int) -> Photo | None:
+    return Photo.objects.filter(owner=owner, pk=photo_id).select_related("album").first()

@@ -1,0 +1,13 @@
+from django.urls import path
+
+from webapp.photos import views
+
+urlpatterns = [
+    path("", views.album_list, name="album-list"),
+    path("albums/<int:album_id>/", views.album_detail, name="album-detail"),
+    path("albums/<int:album_id>/progress/", views.album_progress, name="album-progress"),
+    path("albums/<int:album_id>/upload/", views.album_upload, name="album-upload"),
+    path("photos/<int:photo_id>/", views.photo_detail, name="photo-detail"),
+    path("photos/<int:photo_id>/file/", views.photo_file, name="photo-file"),
+    path("photos/<int:photo_id>/thumbnail.jpg", views.photo_thumbnail, name="photo-thumbnail"),
+]

