@@ -1,0 +1,32 @@
+# Two commands for a fresh machine:
+#   make run    install into .venv and start the whole app on http://127.0.0.1:8000
+#   make test   install what the tests need and run the whole suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test system-test-deps bench
+
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-test.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(PY) -m webapp.localstack
+
+# docker-compose 1.29 validates docker-compose.yml without an engine (Debian package).
+system-test-deps:
+	@command -v docker-compose >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq docker-compose >/dev/null; }
+
+test: install system-test-deps
+	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/ingest.py

@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: real data folders, users, a temporary MEDIA_ROOT.
+
+The database is the real embedded PostgreSQL with pgvector (see webapp/settings.py)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def faces_data_dir() -> Path:
+    path = Path(settings.FACES_DATA_DIR)
+    if not (path / "albums").is_dir():
+        pytest.skip(f"face data not found at {path} (set FACES_DATA_DIR)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def albums_dir(faces_data_dir: Path) -> Path:
+    return faces_data_dir / "albums"
+
+
+@pytest.fixture(scope="session")
+def expected_face_counts() -> dict[str, int]:
+    counts = json.loads((FIXTURES / "face_counts.json").read_text())
+    counts.pop("_comment")
+    return counts
+
+
+@pytest.fixture(autouse=True)
+def media_root(tmp_path, settings) -> Path:
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT.mkdir()
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Run tasks in-process; the integration tests start a real worker instead."""
+    from workers.celery_app import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+    yield app
+    app.conf.task_always_eager = False
+
+
+def make_user(username: str, *, password: str = "correct horse battery", **extra):
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_user(username=username, password=password, **extra)
+
+
+@pytest.fixture
+def user(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def other_user(db):
+    return make_user("bob")
+
+
+@pytest.fixture
+def alice_client(client, user):
+    client.force_login(user)
+    return client
