@@ -56,6 +56,7 @@ def main() -> int:
 
     try:
         subprocess.run([python, manage, "migrate", "--noinput"], env=env, check=True)
+        subprocess.run([python, manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True)
         subprocess.run([python, manage, "ensure_admin"], env=env, check=True)
         children.append(subprocess.Popen(
             [python, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery",

@@ -49,16 +49,18 @@ def photo_process(*, photo_ids: list[int], force: bool = False) -> ProcessSummar
         else:
             todo.append(photo)
 
+    if not todo:
+        return summary
+    pipeline = face_pipeline_for(model)
     decoded: list[tuple[Photo, DecodedImage]] = []
     for photo in todo:
         try:
-            decoded.append((photo, _decode(photo)))
+            decoded.append((photo, pipeline.decode_timed(_decode, photo)))
         except ImageDecodeError as exc:
             _mark_failed(photo, str(exc))
             summary.failed[photo.pk] = str(exc)
 
     if decoded:
-        pipeline = face_pipeline_for(model)
         results = pipeline.process_decoded([image for _, image in decoded])
         for (photo, image), records in zip(decoded, results):
             _store_faces(photo, image, records, model)

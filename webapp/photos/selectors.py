@@ -13,7 +13,7 @@ def album_list(*, owner) -> QuerySet[Album]:
     return (
         Album.objects.filter(owner=owner)
         .annotate(
-            photo_count=Count("photos"),
+            photo_count=Count("photos", distinct=True),
             face_count=Count("photos__faces"),
             cover_photo_id=Subquery(cover.values("pk")[:1]),
         )

@@ -1,0 +1,80 @@
+"""Face alignment: a similarity transform (rotation, uniform scale, shift) that puts the
+five detected landmarks as close as possible to a network's template points."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AlignmentTemplate:
+    name: str
+    size: int  # output is size x size pixels
+    points: tuple[tuple[float, float], ...]  # 5 (x, y) in output pixels, in detector landmark order
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "size": self.size, "points": [list(p) for p in self.points]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AlignmentTemplate":
+        return cls(data["name"], int(data["size"]), tuple((float(x), float(y)) for x, y in data["points"]))
+
+
+def _dlib_chip_points(size: int = 150, padding: float = 0.25) -> tuple[tuple[float, float], ...]:
+    """Where dlib's face chip (get_face_chip_details, size 150, padding 0.25) puts the eye
+    centres, nose tip and mouth corners: its mean face shape, scaled into the chip."""
+    mean_face = {  # dlib mean_face_shape, unit square: eye centroids of points 36-41 / 42-47, 30, 48, 54
+        "left_eye": (0.225492, 0.215990),
+        "right_eye": (0.754761, 0.215990),
+        "nose": (0.490127, 0.515625),
+        "mouth_left": (0.254149, 0.780233),
+        "mouth_right": (0.726104, 0.780233),
+    }
+    return tuple(
+        (round((x + padding) / (1 + 2 * padding) * size, 3), round((y + padding) / (1 + 2 * padding) * size, 3))
+        for x, y in mean_face.values()
+    )
+
+
+DLIB_150 = AlignmentTemplate("dlib_chip_150", 150, _dlib_chip_points())
+
+
+def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """(2, 3) matrix of the least-squares similarity transform mapping src to dst.
+
+    src, dst: (N, 2) points, N >= 2. Umeyama's closed form, reflections excluded."""
+    src = np.asarray(src, dtype=np.float64)
+    dst = np.asarray(dst, dtype=np.float64)
+    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
+        raise ValueError(f"need two matching (N>=2, 2) point sets, got {src.shape} and {dst.shape}")
+    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
+    src_c, dst_c = src - src_mean, dst - dst_mean
+    covariance = dst_c.T @ src_c / len(src)
+    u, singular, vt = np.linalg.svd(covariance)
+    d = np.ones(2)
+    if np.linalg.det(u) * np.linalg.det(vt) < 0:
+        d[-1] = -1
+    rotation = u @ np.diag(d) @ vt
+    variance = (src_c**2).sum() / len(src)
+    scale = (singular * d).sum() / variance
+    matrix = np.zeros((2, 3))
+    matrix[:, :2] = scale * rotation
+    matrix[:, 2] = dst_mean - scale * rotation @ src_mean
+    return matrix
+
+
+def align_face(image: np.ndarray, landmarks: np.ndarray, template: AlignmentTemplate) -> np.ndarray:
+    """(size, size, 3) uint8 crop of ``image`` with the landmarks moved onto the template."""
+    matrix = estimate_similarity(np.asarray(landmarks).reshape(5, 2), np.asarray(template.points))
+    return cv2.warpAffine(
+        image, matrix, (template.size, template.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+
+
+def align_faces(image: np.ndarray, landmarks: list[np.ndarray], template: AlignmentTemplate) -> np.ndarray:
+    """(N, size, size, 3) uint8: every face of one image aligned."""
+    if not landmarks:
+        return np.zeros((0, template.size, template.size, 3), dtype=np.uint8)
+    return np.stack([align_face(image, points, template) for points in landmarks])

@@ -1,0 +1,49 @@
+"""Fixtures for the ml package tests: real photos and the converted checkpoint.
+
+Names are prefixed ``ml_`` so they never clash with the project-wide tests/conftest.py.
+None of these tests touch the database.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CHECKPOINT = REPO / "models" / "dlib_resnet_v1.pt"
+
+
+@pytest.fixture(scope="session")
+def ml_data_dir() -> Path:
+    path = Path(os.environ.get("FACES_DATA_DIR", REPO.parent / "shared" / "datasets"))
+    if not (path / "albums").is_dir():
+        pytest.skip(f"face data not found at {path}: set FACES_DATA_DIR to the datasets folder")
+    return path
+
+
+@pytest.fixture(scope="session")
+def ml_albums(ml_data_dir: Path) -> Path:
+    return ml_data_dir / "albums"
+
+
+@pytest.fixture(scope="session")
+def ml_checkpoint_path() -> Path:
+    if not CHECKPOINT.is_file():
+        pytest.skip(f"{CHECKPOINT} missing: run python -m ml.convert_face_api (see models/dlib_resnet_v1.md)")
+    return CHECKPOINT
+
+
+@pytest.fixture(scope="session")
+def ml_detector():
+    from ml.detect import FaceDetector
+
+    # One onnxruntime session for the whole run: creating it costs ~0.2 s.
+    return FaceDetector(num_threads=2)
+
+
+@pytest.fixture(scope="session")
+def ml_embedder(ml_checkpoint_path: Path):
+    from ml.embed import Embedder
+
+    return Embedder.from_checkpoint(ml_checkpoint_path, device="cpu", num_threads=2)
