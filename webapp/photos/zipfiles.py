@@ -30,8 +30,9 @@ class ZipEntry:
 
 
 def _is_metadata(name: str) -> bool:
+    """Finder and Explorer droppings (__MACOSX/, ._name, .DS_Store): skipped silently."""
     parts = PurePosixPath(name).parts
-    return any(part == "__MACOSX" or part.startswith(".") for part in parts)
+    return any(part == "__MACOSX" or part.startswith("._") or part in {".DS_Store", "Thumbs.db"} for part in parts)
 
 
 def _unsafe_name(name: str) -> bool:
@@ -59,10 +60,10 @@ def iter_zip_entries(
             )
         for info in members:
             name = info.filename
-            if _is_metadata(name):
-                continue
             if _unsafe_name(name):
                 yield ZipEntry(name, None, "refused: unsafe path in archive")
+                continue
+            if _is_metadata(name):
                 continue
             if PurePosixPath(name).suffix.lower() in ARCHIVE_SUFFIXES:
                 yield ZipEntry(name, None, "refused: archives inside archives are not accepted")

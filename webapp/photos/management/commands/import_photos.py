@@ -38,7 +38,8 @@ class Command(BaseCommand):
             help="run the processing task in this process instead of sending it to a worker",
         )
 
-    def handle(self, *args, user: str, album: str, folder: Path, limit: int | None, wait: bool, in_process: bool, **options):
+    def handle(self, *args, user: str, album: str, folder, limit: int | None, wait: bool, in_process: bool, **options):
+        folder = Path(folder)
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")
