@@ -23,6 +23,11 @@ def _atomic_torch_save(payload: dict, path: Path) -> None:
             torch.save(payload, stream)
             stream.flush()
             os.fsync(stream.fileno())
+        # mkstemp creates 0600; a checkpoint is read by workers under other accounts,
+        # so give it the permissions a normal file would get under the current umask.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)

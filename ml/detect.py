@@ -79,7 +79,14 @@ class FaceDetector:
         min_face_px: int = 20,
         detect_side: int = 640,
         num_threads: int | None = None,
+        pad_small: bool = True,
     ) -> None:
+        """score_threshold: minimum face probability; nms_threshold: IoU above which the
+        weaker of two boxes is dropped; min_face_px: shortest box side kept, in input
+        pixels; detect_side: longest side the network sees (inputs are never upscaled);
+        pad_small: pad images under PAD_SMALL_TO pixels with black borders so a face
+        that fills a small crop still matches the network's anchors."""
+        self.pad_small = pad_small
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.min_face_px = min_face_px
@@ -101,7 +108,7 @@ class FaceDetector:
             image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
         )
         pad_x = pad_y = 0
-        if max(resized.shape[:2]) < PAD_SMALL_TO:
+        if self.pad_small and max(resized.shape[:2]) < PAD_SMALL_TO:
             pad_y = (PAD_SMALL_TO - resized.shape[0]) // 2
             pad_x = (PAD_SMALL_TO - resized.shape[1]) // 2
             resized = cv2.copyMakeBorder(

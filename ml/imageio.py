@@ -98,7 +98,10 @@ def decode_image(
     except UnidentifiedImageError as exc:
         raise ImageDecodeError("not an image, or a format Visage cannot read") from exc
     except Image.DecompressionBombError as exc:
-        raise ImageDecodeError(f"image too large: {exc}") from exc
+        # Pillow refuses at open() beyond twice its own limit, before we see the size.
+        raise ImageDecodeError(
+            f"image too large: more pixels than the {max_pixels / 1e6:.0f} megapixel limit ({exc})"
+        ) from exc
     except OSError as exc:
         raise ImageDecodeError(f"image is corrupt: {exc}") from exc
     with image:

@@ -1,7 +1,9 @@
 """Detect -> align -> embed for a batch of decoded photos, with per-stage timings."""
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -9,7 +11,7 @@ import numpy as np
 from ml.align import align_faces
 from ml.detect import FaceDetector
 from ml.embed import Embedder
-from ml.imageio import DecodedImage
+from ml.imageio import DecodedImage, ImageDecodeError, decode_image
 
 
 @dataclass
@@ -85,3 +87,18 @@ class FacePipeline:
             return decode(*args, **kwargs)
         finally:
             self.timings.decode_ms += (time.perf_counter() - start) * 1000
+
+    def process_paths(
+        self, paths: Sequence[str | os.PathLike], *, max_side: int | None = 1600
+    ) -> list[list[FaceRecord] | ImageDecodeError]:
+        """Decode and process files; a file that cannot be decoded yields its
+        ImageDecodeError in its slot instead of failing the whole batch."""
+        decoded: list[DecodedImage | ImageDecodeError] = []
+        for path in paths:
+            try:
+                decoded.append(self.decode_timed(decode_image, path, max_side=max_side))
+            except ImageDecodeError as error:
+                decoded.append(error)
+        good = [image for image in decoded if isinstance(image, DecodedImage)]
+        faces = iter(self.process_decoded(good))
+        return [item if isinstance(item, ImageDecodeError) else next(faces) for item in decoded]

@@ -57,7 +57,7 @@ def test_decompression_bomb_fails_fast_before_decoding(tmp_path):
     path.write_bytes(_png_header_only(30_000, 30_000))
     assert path.stat().st_size < 1_000
     start = time.perf_counter()
-    with pytest.raises(ImageDecodeError, match="too large") as caught:
+    with pytest.raises(ImageDecodeError, match="too large.*60 megapixel limit") as caught:
         decode_image(path)
     assert time.perf_counter() - start < 1.0
     assert "30000" in str(caught.value) or "900000000" in str(caught.value)

@@ -46,9 +46,8 @@ def worker(redis_server, media_root, eager_celery, tmp_path):
          "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
+    point_app_at_broker(eager_celery, redis_server.url)
     eager_celery.conf.task_always_eager = False
-    eager_celery.conf.broker_url = redis_server.url
-    eager_celery.pool.force_close_all()
     yield process
     process.terminate()
     try:
@@ -56,8 +55,16 @@ def worker(redis_server, media_root, eager_celery, tmp_path):
     except subprocess.TimeoutExpired:
         process.kill()
     log.close()
-    eager_celery.conf.broker_url = settings.CELERY_BROKER_URL
-    eager_celery.pool.force_close_all()
+    point_app_at_broker(eager_celery, settings.CELERY_BROKER_URL)
+
+
+def point_app_at_broker(app, url: str) -> None:
+    # The producer pool is bound to the broker it was created for: drop it so the next
+    # send connects to ``url``.
+    app.conf.broker_url = url
+    if app._pool is not None:
+        app._pool.force_close_all()
+        app._pool = None
 
 
 def wait_for(predicate, *, timeout: float, what: str):

@@ -1,0 +1,85 @@
+"""The dlib ResNet in torch: structure, converted weights, and identity on real photos."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ml.imageio import decode_image
+from ml.nets.dlib_resnet import DlibResNet
+
+
+def test_structure_and_face_api_names():
+    model = DlibResNet().eval()
+    names = set(model.state_dict())
+    for name in ("conv32_down.conv.weight", "conv32_down.scale.weights", "conv32_1.conv1.conv.weight",
+                 "conv64_down.conv2.scale.biases", "conv256_down_out.conv1.conv.bias", "fc.weight"):
+        assert name in names
+    assert model.fc.weight.shape == (128, 256)
+    # 29 conv layers, all with a per-channel affine, none with batch norm.
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 29
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    x = torch.rand(2, 3, 150, 150) * 255
+    with torch.no_grad():
+        features = model.forward_features(x)
+        out = model(x)
+    assert features.shape == (2, 256) and out.shape == (2, 128)
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(2))
+    torch.testing.assert_close(out, model.forward_head(features))
+
+
+def test_decode_tfjs_weights_quantised_and_float():
+    from ml.convert_face_api import decode_weights
+
+    manifest = [{"paths": ["x.bin"], "weights": [
+        {"name": "a", "shape": [2, 2], "dtype": "float32",
+         "quantization": {"dtype": "uint8", "scale": 0.5, "min": -1.0}},
+        {"name": "b", "shape": [3], "dtype": "float32"},
+    ]}]
+    data = bytes([0, 1, 2, 255]) + np.array([1.5, -2.0, 3.25], np.float32).tobytes()
+    weights = decode_weights(manifest, data)
+    np.testing.assert_allclose(weights["a"], [[-1.0, -0.5], [0.0, 126.5]])
+    np.testing.assert_allclose(weights["b"], [1.5, -2.0, 3.25])
+    with pytest.raises(ValueError):
+        decode_weights(manifest, data + b"\x00")
+
+
+def test_converted_checkpoint_config(ml_checkpoint_path):
+    from ml.checkpoint import load_checkpoint
+
+    model, config, _metrics = load_checkpoint(ml_checkpoint_path)
+    assert config["architecture"] == "dlib_resnet"
+    assert config["embedding_dim"] == 128 and config["input_size"] == 150
+    assert config["alignment_template"]["size"] == 150
+    assert not model.training
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    json.dumps(config)  # the app stores it in the database
+
+
+def test_embedder_output(ml_embedder):
+    crops = np.random.default_rng(0).integers(0, 256, (5, 150, 150, 3), dtype=np.uint8)
+    out = ml_embedder.embed(crops)
+    assert out.shape == (5, 128) and out.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+    # Batching must not change results.
+    np.testing.assert_allclose(ml_embedder.embed(crops, batch_size=2), out, atol=1e-5)
+    assert ml_embedder.embed(np.zeros((0, 150, 150, 3), np.uint8)).shape == (0, 128)
+
+
+def test_same_person_is_closer(ml_albums, ml_detector, ml_embedder):
+    from ml.pipeline import FacePipeline
+
+    folder = ml_albums / "obama_biden" / "train"
+    paths = [folder / "obama" / "obama.jpg", folder / "obama" / "obama2.jpg",
+             folder / "biden" / "biden.jpg", folder / "biden" / "biden2.jpg"]
+    records = FacePipeline(detector=ml_detector, embedder=ml_embedder).process_decoded(
+        [decode_image(p) for p in paths]
+    )
+    assert [len(r) for r in records] == [1, 1, 1, 1]
+    e = np.stack([r[0].embedding for r in records])
+    d = 1.0 - e @ e.T  # cosine distance, as the app computes it
+    assert d[0, 1] < 0.1 and d[2, 3] < 0.1  # same person
+    assert min(d[0, 2], d[0, 3], d[1, 2], d[1, 3]) > 0.12  # Obama vs Biden
+    assert d[0, 1] < min(d[0, 2], d[0, 3])
