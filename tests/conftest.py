@@ -33,9 +33,8 @@ def expected_face_counts() -> dict[str, int]:
 
 
 @pytest.fixture(autouse=True)
-def media_root(tmp_path, settings) -> Path:
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.MEDIA_ROOT.mkdir()
+def media_root(tmp_path_factory, settings) -> Path:
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
     return settings.MEDIA_ROOT
 
 

@@ -35,6 +35,12 @@ def ml_checkpoint_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def ml_checkpoint(ml_checkpoint_path: Path) -> Path:
+    """Alias of ml_checkpoint_path, kept for tests written against that name."""
+    return ml_checkpoint_path
+
+
+@pytest.fixture(scope="session")
 def ml_detector():
     from ml.detect import FaceDetector
 

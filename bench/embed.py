@@ -1,0 +1,93 @@
+"""Embedding and detection speed on this machine.
+
+    python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--threads 2] [--faces 96]
+
+Prints milliseconds per face for the embedder at batch 32 against batch 1 (the baseline,
+measured in the same run), milliseconds per 640x480 photo for the detector, and the
+per-stage split of the full pipeline on a real 640x480 photo when the albums are present.
+Figures only; nothing here is a test.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from ml.detect import FaceDetector  # noqa: E402
+from ml.embed import Embedder  # noqa: E402
+from ml.imageio import DecodedImage, decode_image  # noqa: E402
+from ml.pipeline import FacePipeline  # noqa: E402
+
+
+def per_item_ms(run, items: int, repeats: int) -> float:
+    """Median over ``repeats`` timed runs (after one warm-up) of ms per item."""
+    run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000 / items)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint", type=Path, default=REPO / "models" / "dlib_resnet_v1.pt")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--faces", type=int, default=96, help="faces per timed run (multiple of 32)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--data", type=Path, default=Path(os.environ.get("FACES_DATA_DIR", REPO.parent / "shared" / "datasets"))
+    )
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    embedder = Embedder.from_checkpoint(args.checkpoint, num_threads=args.threads)
+    crops = np.random.default_rng(0).integers(0, 256, (args.faces, 150, 150, 3), dtype=np.uint8)
+    one_ms = per_item_ms(lambda: [embedder.embed(crops[i : i + 1]) for i in range(8)], 8, args.repeats)
+    batch_ms = per_item_ms(lambda: embedder.embed(crops, batch_size=32), len(crops), args.repeats)
+    print(f"device {embedder.device}, torch threads {torch.get_num_threads()}")
+    print(f"embed  batch 1  (baseline)  {one_ms:7.1f} ms/face")
+    print(f"embed  batch 32             {batch_ms:7.1f} ms/face   x{one_ms / batch_ms:.2f} faster than batch 1")
+
+    detector = FaceDetector(num_threads=args.threads)
+    photo_path = args.data / "albums" / "friends" / "multiface.jpg"
+    if photo_path.is_file():
+        photo = decode_image(photo_path, max_side=640).pixels
+    else:
+        photo = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    # A 640x480 frame: crop (or pad) the photo so the detector sees exactly that size.
+    frame = np.zeros((480, 640, 3), np.uint8)
+    h, w = min(480, photo.shape[0]), min(640, photo.shape[1])
+    frame[:h, :w] = photo[:h, :w]
+    detect_ms = per_item_ms(lambda: detector.detect(frame), 1, 5 * args.repeats)
+    big = np.ascontiguousarray(np.kron(frame, np.ones((4, 4, 1), np.uint8)))  # 2560x1920
+    big_ms = per_item_ms(lambda: detector.detect(big), 1, args.repeats)
+    print(f"detect 640x480 (baseline)   {detect_ms:7.1f} ms/photo, {len(detector.detect(frame))} faces")
+    print(f"detect 2560x1920            {big_ms:7.1f} ms/photo   x{big_ms / detect_ms:.2f} of 640x480 (resize cost)")
+
+    pipeline = FacePipeline(detector=detector, embedder=embedder)
+    image = DecodedImage(frame, 640, 480, 1.0, None)
+    pipeline.process_decoded([image])  # warm-up
+    pipeline.timings.reset()
+    runs = 3 * args.repeats
+    for _ in range(runs):
+        records = pipeline.process_decoded([image])[0]
+    t = pipeline.timings
+    print(
+        f"pipeline 640x480, {len(records)} faces: detect {t.detect_ms / runs:.1f} ms, "
+        f"align {t.align_ms / runs:.1f} ms, embed {t.embed_ms / runs:.1f} ms per photo"
+    )
+
+
+if __name__ == "__main__":
+    main()
