@@ -116,8 +116,10 @@ def decode_image(
             width, height = height, width
         try:
             if max_side is not None and image.format == "JPEG":
-                # draft() keeps the size >= the request; it must come before load().
-                image.draft("RGB", (max_side, max_side))
+                # draft() picks the smallest 1/2, 1/4, 1/8 scale that keeps BOTH sides >= the
+                # request, so ask for the target size of each side, not a square.
+                longest = max(image.size)
+                image.draft("RGB", (image.size[0] * max_side // longest, image.size[1] * max_side // longest))
             image.load()
             image = ImageOps.exif_transpose(image)
             image = _to_rgb(image)

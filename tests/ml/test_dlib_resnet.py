@@ -49,8 +49,10 @@ def test_decode_tfjs_weights_quantised_and_float():
 def test_converted_checkpoint_config(ml_checkpoint_path):
     from ml.checkpoint import load_checkpoint
 
-    model, config, _metrics = load_checkpoint(ml_checkpoint_path)
+    model, config, metrics = load_checkpoint(ml_checkpoint_path)
     assert config["architecture"] == "dlib_resnet"
+    # The app reads its same-person threshold from here (calibrated on celeba5 val).
+    assert 0.05 < metrics["same_person_threshold"] < 0.2
     assert config["embedding_dim"] == 128 and config["input_size"] == 150
     assert config["alignment_template"]["size"] == 150
     assert not model.training
@@ -83,3 +85,14 @@ def test_same_person_is_closer(ml_albums, ml_detector, ml_embedder):
     assert d[0, 1] < 0.1 and d[2, 3] < 0.1  # same person
     assert min(d[0, 2], d[0, 3], d[1, 2], d[1, 3]) > 0.12  # Obama vs Biden
     assert d[0, 1] < min(d[0, 2], d[0, 3])
+
+
+def test_conv_filters_are_transposed_to_torch_layout():
+    from ml.convert_face_api import to_state_dict
+
+    filters = np.arange(3 * 3 * 2 * 4, dtype=np.float32).reshape(3, 3, 2, 4)  # h, w, in, out
+    state = to_state_dict({"conv32_1/conv1/conv/filters": filters, "fc": np.ones((256, 128), np.float32)})
+    weight = state["conv32_1.conv1.conv.weight"]
+    assert weight.shape == (4, 2, 3, 3)
+    assert weight[3, 1, 2, 0] == filters[2, 0, 1, 3]
+    assert state["fc.weight"].shape == (128, 256)

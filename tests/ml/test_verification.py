@@ -57,3 +57,27 @@ def test_read_pairs_lfw_format(tmp_path):
     pairs_file.write_text("2\t1\nann\t1\t2\n")
     with pytest.raises(ValueError):
         read_pairs(pairs_file, tmp_path)
+
+
+def test_kfold_accuracy_picks_thresholds_on_other_folds():
+    # Fold 0's own best threshold would be 0.45, but the other folds choose about 0.25.
+    distances = np.array([0.1, 0.4, 0.5, 0.9, 0.1, 0.2, 0.3, 0.9, 0.1, 0.2, 0.3, 0.9])
+    same = np.array([True, True, False, False] * 3)
+    folds = np.repeat([0, 1, 2], 4)
+    mean, std, thresholds = kfold_accuracy(distances, same, folds)
+    assert thresholds[0] == pytest.approx(0.25)
+    # fold 0 at 0.25: 0.1 same ok, 0.4 same -> wrong, 0.5 diff ok, 0.9 ok => 0.75
+    assert mean == pytest.approx((0.75 + 1 + 1) / 3)
+    assert std == pytest.approx(np.std([0.75, 1, 1]))
+
+
+def test_val_counts_only_allowed_false_accepts():
+    different = np.linspace(0.5, 1.0, 1000)  # 1000 different pairs: one may be accepted
+    same = np.array([0.2, 0.45, 0.5005, 0.7])
+    distances = np.concatenate([same, different])
+    labels = np.array([True] * 4 + [False] * 1000)
+    val, threshold = val_at_far(distances, labels, far=1e-3)
+    assert different[0] <= threshold < different[1]
+    assert val == 0.75  # 0.2, 0.45 and 0.5005 are below the second-smallest different distance
+
+
