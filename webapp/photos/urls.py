@@ -6,6 +6,7 @@ urlpatterns = [
     path("", views.album_list, name="album-list"),
     path("albums/<int:album_id>/", views.album_detail, name="album-detail"),
     path("albums/<int:album_id>/progress/", views.album_progress, name="album-progress"),
+    path("albums/<int:album_id>/grid/", views.album_grid, name="album-grid"),
     path("albums/<int:album_id>/upload/", views.album_upload, name="album-upload"),
     path("photos/<int:photo_id>/", views.photo_detail, name="photo-detail"),
     path("photos/<int:photo_id>/file/", views.photo_file, name="photo-file"),

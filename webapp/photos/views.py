@@ -58,6 +58,12 @@ def album_progress(request, album_id: int):
     return render(request, "photos/_progress.html", {"album": album, "progress": selectors.album_progress(album=album)})
 
 
+@require_GET
+def album_grid(request, album_id: int):
+    album = _album_or_404(request, album_id)
+    return render(request, "photos/_grid.html", {"album": album, "photos": selectors.album_photos(album=album)})
+
+
 @require_POST
 def album_upload(request, album_id: int):
     """Multipart POST of one or more files (`files`): images or .zip archives.

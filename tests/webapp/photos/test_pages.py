@@ -54,6 +54,12 @@ def test_album_page_has_grid_dropzone_and_progress(alice_client, processed_photo
     assert "6 faces" in page
 
 
+def test_grid_partial_lists_the_photos(alice_client, processed_photo):
+    grid = alice_client.get(reverse("album-grid", args=[processed_photo.album_id])).content.decode()
+    assert grid.startswith('<div id="photo-grid">')
+    assert reverse("photo-thumbnail", args=[processed_photo.pk]) in grid and "6 faces" in grid
+
+
 def test_photo_page_draws_a_box_per_face(alice_client, processed_photo):
     page = alice_client.get(reverse("photo-detail", args=[processed_photo.pk])).content.decode()
     assert 'viewBox="0 0 1200 630"' in page
@@ -98,6 +104,7 @@ def test_another_user_gets_404_everywhere(client, processed_photo):
     urls = [
         reverse("album-detail", args=[processed_photo.album_id]),
         reverse("album-progress", args=[processed_photo.album_id]),
+        reverse("album-grid", args=[processed_photo.album_id]),
         reverse("photo-detail", args=[processed_photo.pk]),
         reverse("photo-file", args=[processed_photo.pk]),
         reverse("photo-thumbnail", args=[processed_photo.pk]),

@@ -72,17 +72,18 @@
       added += results.filter((r) => r.status === "added").length;
     }
     bar.style.width = "100%";
-    text.textContent = `Upload finished: ${added} of ${files.length} file(s) added. Processing…`;
-    if (window.htmx) {
-      htmx.ajax("GET", url.replace(/upload\/$/, "progress/"), { target: "#progress", swap: "outerHTML" });
-    }
+    text.textContent = `Upload finished: ${added} of ${files.length} file(s) added.`;
     document.body.dataset.uploaded = "true";
+    if (window.htmx) htmx.ajax("GET", zone.dataset.progressUrl, { target: "#progress", swap: "outerHTML" });
   }
 
-  // Reload the grid once processing of a fresh upload has finished.
-  document.body.addEventListener("htmx:afterSwap", () => {
+  // Refresh the photo grid (keeping the upload results on screen) when processing ends.
+  document.body.addEventListener("htmx:afterSwap", (e) => {
     const p = document.getElementById("progress");
-    if (document.body.dataset.uploaded === "true" && p && p.dataset.complete === "true") location.reload();
+    if (e.detail.target.id !== "photo-grid" && document.body.dataset.uploaded === "true" && p && p.dataset.complete === "true") {
+      document.body.dataset.uploaded = "false";
+      htmx.ajax("GET", zone.dataset.gridUrl, { target: "#photo-grid", swap: "outerHTML" });
+    }
   });
 
   async function filesFromEntry(entry, prefix = "") {
