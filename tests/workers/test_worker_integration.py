@@ -59,12 +59,13 @@ def worker(redis_server, media_root, eager_celery, tmp_path):
 
 
 def point_app_at_broker(app, url: str) -> None:
-    # The producer pool is bound to the broker it was created for: drop it so the next
-    # send connects to ``url``.
+    # Producer pools are bound to the broker they were made for. Celery resets both of its
+    # pools (connections and producers) after a fork; do the same so the next send
+    # connects to ``url``.
     app.conf.broker_url = url
     if app._pool is not None:
         app._pool.force_close_all()
-        app._pool = None
+    app._after_fork()
 
 
 def wait_for(predicate, *, timeout: float, what: str):

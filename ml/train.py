@@ -1,0 +1,275 @@
+"""Triplet-loss training (FaceNet) on cached aligned faces, with online semi-hard mining.
+
+    python -m ml.train --out var/training/facenet_v2 --init models/dlib_resnet_v1.pt \
+        --train-cache var/facecache/train.npy --val-cache var/facecache/val.npy \
+        --val-pairs ../shared/datasets/celeba5/pairs_val.txt --p 30 --k 4 --extra 8 --lr 1e-4
+
+Build the caches first with ``python -m ml.facecache``. The run writes into --out:
+``last.pt`` (weights + optimiser + position, rewritten atomically every --save-every
+steps and at each validation), ``best.pt`` (the weights with the best validation
+accuracy so far) and ``log.jsonl`` (one JSON object per validation). Running the same
+command again resumes from ``last.pt``; the batches are a function of (seed, epoch), so
+a resumed run continues with the batches it would have seen.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.augment import augment_batch
+from ml.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from ml.facecache import FaceCache, load_cache
+from ml.losses import triplet_loss
+from ml.mining import STRATEGIES, mine_triplets
+from ml.nets import build_network
+from ml.sampling import PKSampler
+from ml.verification import kfold_accuracy, read_pairs, roc_auc, val_at_far
+
+WORST_DISTANCE = 2.0  # cosine distance given to a pair with an undetected face, as in ml.evaluate
+
+
+def pick_device(name: str | None) -> torch.device:
+    return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def frozen_prefix(model: torch.nn.Module, until: str | None) -> list[str]:
+    """Names of the top-level children before ``until`` (those get no gradient)."""
+    if not until:
+        return []
+    names = [name for name, _ in model.named_children()]
+    if until not in names:
+        raise ValueError(f"--freeze-until {until!r} is not a block of the network; blocks: {names}")
+    return names[: names.index(until)]
+
+
+@torch.no_grad()
+def embed_crops(model: torch.nn.Module, crops: np.ndarray, device: torch.device, batch: int = 128) -> np.ndarray:
+    """(N, S, S, 3) uint8 -> (N, D) float32 unit vectors, the model in eval mode."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(crops), batch):
+        x = torch.from_numpy(np.ascontiguousarray(crops[start : start + batch])).to(device).permute(0, 3, 1, 2).float()
+        out.append(model(x).float().cpu().numpy())
+    model.train(was_training)
+    return np.concatenate(out)
+
+
+class PairsValidator:
+    """The GUIDE §5 verification metrics on a pairs file, from cached crops: the same
+    crops ml.evaluate would produce, embedded once per call."""
+
+    def __init__(self, cache: FaceCache, pairs_file: Path) -> None:
+        root = Path(cache.root)
+        index = cache.index_of()
+        pairs = read_pairs(pairs_file, root)
+        rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
+        self.a = np.array([index[rel(p.path_a)] for p in pairs])
+        self.b = np.array([index[rel(p.path_b)] for p in pairs])
+        self.same = np.array([p.same for p in pairs])
+        self.folds = np.array([p.fold for p in pairs])
+        used = np.unique(np.concatenate([self.a, self.b]))
+        self.rows = used[cache.ok[used]]
+        self.cache = cache
+
+    def __call__(self, model: torch.nn.Module, device: torch.device) -> dict:
+        embeddings = np.zeros((len(self.cache.paths), 128), np.float32)
+        embeddings[self.rows] = embed_crops(model, self.cache.crops[self.rows], device)
+        distances = 1.0 - (embeddings[self.a] * embeddings[self.b]).sum(axis=1)
+        failed = ~(self.cache.ok[self.a] & self.cache.ok[self.b])
+        distances[failed] = WORST_DISTANCE
+        accuracy, std, thresholds = kfold_accuracy(distances, self.same, self.folds)
+        val, _ = val_at_far(distances, self.same, 1e-3)
+        # A collapsed network (f(x) = constant) shows as a tiny spread of all distances.
+        return {"val_accuracy": accuracy, "val_accuracy_std": std, "val_at_far_1e-3": val,
+                "val_auc": roc_auc(distances, self.same), "val_threshold": float(np.median(thresholds)),
+                "val_distance_spread": float(distances[~failed].std())}
+
+
+def train(args: argparse.Namespace) -> dict:
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    last_path, best_path, log_path = out / "last.pt", out / "best.pt", out / "log.jsonl"
+
+    train_cache = load_cache(args.train_cache)
+    validator = PairsValidator(load_cache(args.val_cache), Path(args.val_pairs)) if args.val_cache else None
+    sampler = PKSampler(train_cache.labels, p=args.p, k=args.k, extra=args.extra, eligible=train_cache.ok, seed=args.seed)
+
+    if args.init:
+        model, init_config, _ = load_checkpoint(args.init, device=device)
+        config = {k: v for k, v in init_config.items() if k not in ("training",)}
+    else:
+        model = build_network(args.architecture).to(device)
+        from ml.align import DLIB_150
+
+        config = {**model.default_config, "alignment_template": DLIB_150.to_dict()}
+    frozen = frozen_prefix(model, args.freeze_until)
+    # Frozen blocks get no gradient; as nothing before them requires one either, autograd
+    # records no graph there and the backward pass stops at the first trained block.
+    for name, child in model.named_children():
+        child.requires_grad_(name not in frozen)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if args.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
+
+    steps_per_epoch = min(len(sampler), args.steps_per_epoch or len(sampler))
+    total_steps = args.epochs * steps_per_epoch
+    state = {"step": 0, "best": -math.inf, "best_step": None, "seconds": 0.0}
+    if last_path.is_file() and not args.restart:
+        payload = read_checkpoint(last_path)
+        model.load_state_dict(payload["state_dict"])
+        optimizer.load_state_dict(payload["optimizer"])
+        state = payload["train_state"]
+        print(f"resumed from {last_path} at step {state['step']} of {total_steps}", flush=True)
+    elif args.restart:
+        log_path.unlink(missing_ok=True)
+
+    def lr_at(step: int) -> float:
+        # Short linear warm-up (the mined triplets of a pretrained net are few and hard at
+        # first), then cosine decay to 10 % of the peak.
+        warm = min(1.0, (step + 1) / max(1, args.warmup))
+        progress = step / max(1, total_steps)
+        return args.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    run_config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+
+    def save_last() -> None:
+        save_checkpoint(last_path, model, config={**config, "training": run_config}, metrics={},
+                        extra={"optimizer": optimizer.state_dict(), "train_state": state})
+
+    def validate(epoch_stats: dict) -> None:
+        metrics = validator(model, device) if validator else {}
+        record = {"step": state["step"], "epoch": state["step"] / steps_per_epoch, "seconds": round(state["seconds"], 1),
+                  **epoch_stats, **metrics}
+        score = metrics.get(args.select, -state["step"])
+        if validator and score > state["best"]:
+            state["best"], state["best_step"] = score, state["step"]
+            save_checkpoint(best_path, model, config={**config, "training": {**run_config, "step": state["step"]}},
+                            metrics={k: v for k, v in record.items() if k.startswith("val_")})
+        record["best_step"] = state["best_step"]
+        with log_path.open("a") as stream:
+            stream.write(json.dumps(record) + "\n")
+        print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record.items()), flush=True)
+        if args.snapshots:
+            save_checkpoint(out / f"step_{state['step']:06d}.pt", model, config=config, dtype=torch.float16)
+        save_last()
+
+    if state["step"] == 0 and validator and not log_path.is_file():
+        validate({"note": "initial"})
+
+    model.train()
+    window = {"loss": [], "active": [], "pos": [], "neg": [], "semihard": [], "fallback": [], "skipped": []}
+    started = time.perf_counter() - state["seconds"]
+    while state["step"] < total_steps:
+        epoch, within = divmod(state["step"], steps_per_epoch)
+        batches = sampler.epoch(epoch)
+        for _ in range(within):
+            next(batches)
+        for indices in batches:
+            if state["step"] >= (epoch + 1) * steps_per_epoch or state["step"] >= total_steps:
+                break
+            indices = np.sort(indices)  # memmap reads in file order
+            crops = train_cache.crops[indices]
+            # Augmentation drawn from (seed, step): a resumed run repeats it exactly.
+            aug_rng = np.random.default_rng([args.seed, 1, state["step"]])
+            x = torch.from_numpy(augment_batch(crops, aug_rng) if args.augment else crops.astype(np.float32))
+            x = x.to(device).permute(0, 3, 1, 2)
+            labels = torch.from_numpy(train_cache.labels[indices]).to(device)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(state["step"])
+            embeddings = model(x)
+            mined = mine_triplets(embeddings, labels, alpha=args.alpha, strategy=args.mining)
+            result = triplet_loss(embeddings, mined.anchors, mined.positives, mined.negatives, alpha=args.alpha)
+            optimizer.zero_grad(set_to_none=True)
+            if result.active:
+                result.loss.backward()
+                optimizer.step()
+            state["step"] += 1
+            state["seconds"] = time.perf_counter() - started
+            window["loss"].append(float(result.loss.detach()))
+            window["active"].append(result.active / max(1, mined.pairs))
+            window["pos"].append(result.mean_positive)
+            window["neg"].append(result.mean_negative)
+            window["semihard"].append(mined.semihard / max(1, mined.pairs))
+            window["fallback"].append(mined.fallback / max(1, mined.pairs))
+            window["skipped"].append(mined.skipped / max(1, mined.pairs))
+            if state["step"] % args.print_every == 0:
+                print(f"step {state['step']}/{total_steps} loss {np.mean(window['loss'][-args.print_every:]):.4f} "
+                      f"active {np.mean(window['active'][-args.print_every:]):.3f} "
+                      f"{state['seconds'] / max(1, state['step']):.2f} s/step (avg)", flush=True)
+            at_epoch_end = state["step"] % steps_per_epoch == 0
+            if at_epoch_end or (args.val_every and state["step"] % args.val_every == 0) or state["step"] == total_steps:
+                stats = {"lr": lr_at(state["step"] - 1), "loss": float(np.nanmean(window["loss"])),
+                         "active_share": float(np.mean(window["active"])),
+                         "mean_d_ap": float(np.nanmean(window["pos"])), "mean_d_an": float(np.nanmean(window["neg"])),
+                         "semihard_share": float(np.mean(window["semihard"])),
+                         "fallback_share": float(np.mean(window["fallback"])),
+                         "skipped_share": float(np.mean(window["skipped"]))}
+                validate(stats)
+                window = {k: [] for k in window}
+            elif state["step"] % args.save_every == 0:
+                save_last()
+            if args.stop_at_step and state["step"] >= args.stop_at_step:
+                print(f"stopping at step {state['step']} as asked (--stop-at-step)", flush=True)
+                save_last()
+                return state
+            if args.max_minutes and state["seconds"] > args.max_minutes * 60:
+                print(f"time budget of {args.max_minutes} min reached at step {state['step']}", flush=True)
+                save_last()
+                return state
+    return state
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="run folder: last.pt, best.pt, log.jsonl")
+    parser.add_argument("--train-cache", type=Path, required=True)
+    parser.add_argument("--val-cache", type=Path, help="cached crops of the val split (skip validation without)")
+    parser.add_argument("--val-pairs", type=Path)
+    parser.add_argument("--init", type=Path, help="checkpoint to start from (e.g. models/dlib_resnet_v1.pt)")
+    parser.add_argument("--architecture", default="dlib_resnet", help="network when training from scratch")
+    parser.add_argument("--p", type=int, default=30, help="identities per batch")
+    parser.add_argument("--k", type=int, default=4, help="faces per identity in a batch")
+    parser.add_argument("--extra", type=int, default=8, help="further identities (1 face each) as negatives")
+    parser.add_argument("--alpha", type=float, default=0.2, help="margin, in squared L2 on unit vectors")
+    parser.add_argument("--mining", choices=STRATEGIES, default="semihard")
+    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--warmup", type=int, default=20, help="steps of linear warm-up")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--steps-per-epoch", type=int, help="cap on batches per epoch")
+    parser.add_argument("--freeze-until", help="first block that trains (earlier blocks stay frozen)")
+    parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument("--select", default="val_accuracy", help="validation metric that picks best.pt")
+    parser.add_argument("--val-every", type=int, default=0, help="also validate every N steps")
+    parser.add_argument("--save-every", type=int, default=25, help="write last.pt every N steps")
+    parser.add_argument("--print-every", type=int, default=10)
+    parser.add_argument("--snapshots", action="store_true", help="keep an fp16 copy of the weights at every validation")
+    parser.add_argument("--max-minutes", type=float, help="stop (resumably) after this much training time")
+    parser.add_argument("--stop-at-step", type=int,
+                        help="stop (resumably) at this step, keeping the schedule of the full run (for short comparisons)")
+    parser.add_argument("--restart", action="store_true", help="ignore last.pt and start over")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", help="cpu or cuda (default: cuda when present)")
+    parser.add_argument("--threads", type=int, default=2)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    train(parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
