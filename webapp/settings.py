@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "webapp.photos",
     "webapp.faces",
     "webapp.people",
+    "webapp.search",
 ]
 
 MIDDLEWARE = [

@@ -8,4 +8,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("webapp.photos.urls")),
     path("", include("webapp.faces.urls")),
+    path("", include("webapp.search.urls")),
 ]

@@ -45,7 +45,10 @@ def nearest_faces(
         where.append("id <> %s")
         params.append(exclude_face_id)
     if named_only:
-        where.append("person_id IS NOT NULL")
+        where.append(
+            "person_id IS NOT NULL AND EXISTS "
+            "(SELECT 1 FROM people_person p WHERE p.id = faces_face.person_id AND p.name <> '')"
+        )
     sql = (
         "SELECT id, embedding <=> %s::vector AS distance FROM faces_face "
         f"WHERE {' AND '.join(where)} ORDER BY embedding <=> %s::vector LIMIT %s OFFSET %s"

@@ -1,17 +1,27 @@
 from django.conf import settings
 from django.db import models
 
+from webapp.people.naming import name_key
+
 
 class Person(models.Model):
     """A group of faces that belong to one human in one user's library."""
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="people")
     name = models.CharField(max_length=200, blank=True)
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
     hidden = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name", "id"]
+        indexes = [models.Index(fields=["owner", "name_key"], name="person_owner_name_key")]
+
+    def save(self, *args, **kwargs):
+        self.name_key = name_key(self.name)
+        if "update_fields" in kwargs and kwargs["update_fields"] is not None and "name" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "name_key"}
+        super().save(*args, **kwargs)
 
     def __str__(self) -> str:
         return self.name or f"Unnamed #{self.pk}"

@@ -1,0 +1,188 @@
+"""Similar faces, who is this, same person, people search: pages and JSON API."""
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from tests.conftest import make_user
+from tests.samples import landscape_jpeg, png_bomb
+from webapp.faces.models import Face
+from webapp.faces.services import photo_process
+from webapp.people.models import Person
+from webapp.photos.services import album_create, photo_ingest
+
+pytestmark = pytest.mark.django_db
+
+NAMES = {
+    "obama": "Barack Obama",
+    "biden": "Joe Biden",
+    "kit_harington": "Kit Harington",
+    "rose_leslie": "Rose Leslie",
+    "alex_lacamoire": "Alex Lacamoire",
+}
+
+
+def import_photo(owner, album, path):
+    with path.open("rb") as handle:
+        outcome = photo_ingest(owner=owner, album=album, source=handle, original_name=path.name)
+    photo_process(photo_ids=[outcome.photo_id])
+    return outcome.photo_id
+
+
+@pytest.fixture
+def library(user, albums_dir):
+    """Alice's library: the obama_biden train photos, named by folder, plus obama1.jpg unnamed."""
+    album = album_create(owner=user, name="Train")
+    faces: dict[str, list[Face]] = {}
+    for folder, name in NAMES.items():
+        person = Person.objects.create(owner=user, name=name)
+        for path in sorted((albums_dir / "obama_biden" / "train" / folder).iterdir()):
+            photo_id = import_photo(user, album, path)
+            face = max(Face.objects.filter(photo_id=photo_id), key=lambda f: f.box_width)
+            face.person = person
+            face.save(update_fields=["person"])
+            faces.setdefault(folder, []).append(face)
+    unnamed_photo = import_photo(user, album, albums_dir / "obama_biden" / "test" / "obama1.jpg")
+    faces["obama_unnamed"] = list(Face.objects.filter(photo_id=unnamed_photo))
+    return faces
+
+
+def test_similar_faces_put_obama_before_biden(alice_client, library):
+    query = library["obama"][0]
+    response = alice_client.get(reverse("api-face-similar", args=[query.pk]), {"limit": 5})
+    body = response.json()
+    ids = [r["id"] for r in body["results"]]
+    obama_ids = {library["obama"][1].pk, library["obama_unnamed"][0].pk}
+    biden_ids = {f.pk for f in library["biden"]}
+    assert set(ids[:2]) == obama_ids
+    assert min(ids.index(i) for i in biden_ids if i in ids) >= 2 if biden_ids & set(ids) else True
+    distances = [r["distance"] for r in body["results"]]
+    assert distances == sorted(distances)
+    assert body["guess"]["person"] == "Barack Obama" and body["guess"]["confidence"] > 0.5
+    assert query.pk not in ids
+
+
+def test_similar_page_shows_guess_and_pages_with_show_more(alice_client, library):
+    from webapp.search import views
+
+    query = library["obama_unnamed"][0]
+    page = alice_client.get(reverse("face-similar", args=[query.pk])).content.decode()
+    assert "Probably <a" in page and "Barack Obama" in page
+    views.SIMILAR_PAGE, saved = 3, views.SIMILAR_PAGE
+    try:
+        first = alice_client.get(reverse("face-similar", args=[query.pk])).content.decode()
+        more = alice_client.get(reverse("face-similar", args=[query.pk]), {"offset": 3}, HTTP_HX_REQUEST="true").content.decode()
+    finally:
+        views.SIMILAR_PAGE = saved
+    assert first.count("% similar") == 3 and "Show more" in first
+    assert more.count("% similar") == 3 and "<html" not in more
+
+
+def test_who_is_this_names_both_people_in_a_new_photo(alice_client, library, albums_dir):
+    data = (albums_dir / "obama_biden" / "test" / "obama_and_biden.jpg").read_bytes()
+    before = Face.objects.count()
+    response = alice_client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)})
+    # Biden, Obama, and a child at the bottom right (detected correctly, nobody we know).
+    faces = sorted(response.json()["faces"], key=lambda f: f["box"][0])
+    assert len(faces) == 3
+    assert [f["guess"]["person"] for f in faces[:2]] == ["Joe Biden", "Barack Obama"]
+    assert faces[2]["guess"]["person"] not in {"Joe Biden", "Barack Obama"}
+    assert Face.objects.count() == before  # nothing was added to the library
+
+    page = alice_client.post(reverse("who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)}).content.decode()
+    assert "3 faces found" in page and page.count("data:image/jpeg;base64,") == 3
+    assert "Barack Obama" in page and "Joe Biden" in page
+
+
+def test_who_is_this_says_when_there_is_no_face(alice_client, library):
+    response = alice_client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile("land.jpg", landscape_jpeg())})
+    assert response.status_code == 422 and "No face" in response.json()["error"]
+    page = alice_client.post(reverse("who-is-this"), {"photo": SimpleUploadedFile("land.jpg", landscape_jpeg())})
+    assert "No face was found" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    "name, data, expected",
+    [("notes.jpg", b"just text", "not an image"), ("bomb.png", png_bomb(), "too large")],
+)
+def test_who_is_this_refuses_bad_files(alice_client, library, name, data, expected):
+    response = alice_client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile(name, data)})
+    assert response.status_code == 400 and expected in response.json()["error"]
+
+
+def test_verify_same_and_different(alice_client, library):
+    obama_a, obama_b = library["obama"]
+    biden = library["biden"][0]
+    same = alice_client.post(reverse("api-verify"), {"face_a": obama_a.pk, "face_b": obama_b.pk}, content_type="application/json").json()
+    different = alice_client.post(reverse("api-verify"), {"face_a": obama_a.pk, "face_b": biden.pk}, content_type="application/json").json()
+    assert same["same_person"] is True and same["distance"] < same["threshold"]
+    assert different["same_person"] is False and different["distance"] > different["threshold"]
+    assert same["model_version"] == 1 and "same person" in same["confidence"]
+    page = alice_client.post(reverse("verify"), {"face_a": obama_a.pk, "face_b": biden.pk}).content.decode()
+    assert "different people" in page and "model v1" in page
+
+
+def test_verify_a_library_face_against_an_uploaded_photo(alice_client, library, albums_dir):
+    photo = SimpleUploadedFile("o.jpg", (albums_dir / "obama_biden" / "test" / "obama3.jpg").read_bytes())
+    response = alice_client.post(reverse("api-verify"), {"face_a": library["obama"][0].pk, "photo_b": photo})
+    assert response.json()["same_person"] is True
+
+
+def test_people_search_ignores_case_and_accents(alice_client, user, library):
+    Person.objects.create(owner=user, name="Zoë Saldaña")
+    assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "zoe sal"}).json()["results"]] == ["Zoë Saldaña"]
+    assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "SALDANA"}).json()["results"]] == ["Zoë Saldaña"]
+    assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "ba"}).json()["results"]] == ["Barack Obama"]
+    page = alice_client.get(reverse("people-search"), {"q": "jo"}).content.decode()
+    assert "Joe Biden" in page and "Barack" not in page
+
+
+def test_another_users_faces_are_invisible_everywhere(library, albums_dir):
+    mallory = make_user("mallory")
+    client = Client()
+    client.force_login(mallory)
+    foreign = library["obama"][0]
+    assert client.get(reverse("face-similar", args=[foreign.pk])).status_code == 404
+    api = client.get(reverse("api-face-similar", args=[foreign.pk]))
+    assert api.status_code == 404 and api.json()["error"] == f"No face with id {foreign.pk}."
+    missing = client.get(reverse("api-face-similar", args=[10**9]))
+    assert missing.status_code == 404 and missing.json()["error"] == "No face with id 1000000000."  # same answer: no leak
+    verify = client.post(reverse("api-verify"), {"face_a": foreign.pk, "face_b": library["biden"][0].pk}, content_type="application/json")
+    assert verify.status_code == 404
+    assert client.get(reverse("api-people-search"), {"q": "barack"}).json()["results"] == []
+    # Mallory's own who-is-this finds nothing of Alice's.
+    data = (albums_dir / "obama_biden" / "test" / "obama_and_biden.jpg").read_bytes()
+    faces = client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)}).json()["faces"]
+    assert all(f["matches"] == [] and f["guess"]["person"] is None for f in faces)
+
+
+def test_api_authentication(library, user):
+    anonymous = Client()
+    response = anonymous.get(reverse("api-people-search"), {"q": "b"})
+    assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Basic")
+    token = base64.b64encode(b"alice:correct horse battery").decode()
+    basic = anonymous.get(reverse("api-people-search"), {"q": "b"}, HTTP_AUTHORIZATION=f"Basic {token}")
+    assert basic.status_code == 200 and basic.json()["results"][0]["name"] == "Barack Obama"
+    wrong = base64.b64encode(b"alice:nope").decode()
+    assert anonymous.get(reverse("api-people-search"), {"q": "b"}, HTTP_AUTHORIZATION=f"Basic {wrong}").status_code == 401
+    session = Client(enforce_csrf_checks=True)
+    session.force_login(user)
+    post = session.post(reverse("api-verify"), {"face_a": 1, "face_b": 2}, content_type="application/json")
+    assert post.status_code == 403 and "CSRF" in post.json()["error"]
+
+
+def test_bad_ids_and_parameters_are_clear_errors(alice_client, library):
+    face = library["obama"][0]
+    assert alice_client.get(reverse("api-face-similar", args=[face.pk]), {"limit": "x"}).status_code == 400
+    assert alice_client.get(reverse("api-face-similar", args=[face.pk]), {"limit": 1000}).status_code == 400
+    bad = alice_client.post(reverse("api-verify"), {"face_a": "abc", "face_b": face.pk}, content_type="application/json")
+    assert bad.status_code == 400 and "number" in bad.json()["error"]
+    incomplete = alice_client.post(reverse("api-verify"), {"face_a": face.pk}, content_type="application/json")
+    assert incomplete.status_code == 400
+    assert alice_client.post(reverse("api-who-is-this"), {}).status_code == 400
+    assert alice_client.get(reverse("api-people-search")).status_code == 400

@@ -1,0 +1,158 @@
+"""JSON API (docs/api.md). Authenticated by session (with CSRF on writes) or HTTP Basic."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from functools import wraps
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.search import selectors, services
+from webapp.search.selectors import PersonGuess, SimilarFace
+
+
+def _basic_user(request):
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return authenticate(request, username=username, password=password)
+
+
+def api_view(view):
+    """401 JSON instead of a login redirect; CSRF enforced for session-authenticated writes;
+    QueryError becomes a 4xx JSON error."""
+
+    @csrf_exempt
+    @login_not_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        user = _basic_user(request)
+        if user is not None:
+            request.user = user
+        elif request.user.is_authenticated:
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+                if rejected is not None:
+                    return JsonResponse({"error": "CSRF check failed."}, status=403)
+        else:
+            response = JsonResponse({"error": "Authentication required."}, status=401)
+            response["WWW-Authenticate"] = 'Basic realm="Visage"'
+            return response
+        try:
+            return view(request, *args, **kwargs)
+        except services.QueryError as exc:
+            return JsonResponse({"error": str(exc)}, status=exc.status)
+
+    return wrapper
+
+
+def _face_json(request, face) -> dict:
+    return {
+        "id": face.pk,
+        "photo_id": face.photo_id,
+        "box": [round(v, 1) for v in face.box],
+        "person": face.person.name if face.person_id and face.person.name else None,
+        "taken_at": face.photo.taken_at.isoformat() if face.photo.taken_at else None,
+        "thumbnail_url": request.build_absolute_uri(reverse("face-thumbnail", args=[face.pk])),
+        "photo_url": request.build_absolute_uri(reverse("photo-detail", args=[face.photo_id])),
+        "similar_url": request.build_absolute_uri(reverse("api-face-similar", args=[face.pk])),
+    }
+
+
+def _similar_json(request, item: SimilarFace) -> dict:
+    return {**_face_json(request, item.face), "distance": round(item.distance, 4), "similarity": round(1 - item.distance, 4)}
+
+
+def _guess_json(guess: PersonGuess) -> dict:
+    if guess.person is None:
+        return {"person": None, "person_id": None, "confidence": 0.0, "text": "unknown"}
+    return {
+        "person": guess.person.name,
+        "person_id": guess.person.pk,
+        "confidence": round(guess.confidence, 3),
+        "text": f"probably {guess.person.name}, {guess.confidence_percent} %",
+    }
+
+
+def _int_param(request, name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(request.GET.get(name, default))
+    except ValueError:
+        raise services.QueryError(f"'{name}' must be a number.") from None
+    if not low <= value <= high:
+        raise services.QueryError(f"'{name}' must be between {low} and {high}.")
+    return value
+
+
+@api_view
+@require_GET
+def face_similar(request, face_id: int):
+    face = services.library_face(owner=request.user, face_id=face_id)
+    limit = _int_param(request, "limit", 20, 1, 100)
+    offset = _int_param(request, "offset", 0, 0, 10_000)
+    similar = selectors.face_similar(owner=request.user, face=face, limit=limit, offset=offset)
+    guess = selectors.person_guess(owner=request.user, model=face.embedding_model, embedding=face.embedding, exclude_face_id=face.pk)
+    return JsonResponse({
+        "face": _face_json(request, face),
+        "model_version": face.embedding_model.version,
+        "guess": _guess_json(guess),
+        "results": [_similar_json(request, item) for item in similar],
+        "next_offset": offset + limit if len(similar) == limit else None,
+    })
+
+
+@api_view
+@require_POST
+def who_is_this(request):
+    upload = request.FILES.get("photo")
+    if upload is None:
+        raise services.QueryError("Send the photo as multipart form field 'photo'.")
+    faces = services.photo_identify(owner=request.user, upload=upload)
+    return JsonResponse({"faces": [
+        {"box": list(face.box), "guess": _guess_json(face.guess), "matches": [_similar_json(request, m) for m in face.matches]}
+        for face in faces
+    ]})
+
+
+@api_view
+@require_POST
+def verify(request):
+    if request.content_type == "application/json":
+        try:
+            body = json.loads(request.body or b"{}")
+        except json.JSONDecodeError:
+            raise services.QueryError("The body is not valid JSON.") from None
+        sides = [body.get("face_a"), body.get("face_b")]
+    else:
+        sides = [request.POST.get("face_a") or request.FILES.get("photo_a"), request.POST.get("face_b") or request.FILES.get("photo_b")]
+    if any(side is None for side in sides):
+        raise services.QueryError("Give face_a and face_b (face ids), or photo_a / photo_b as multipart files.")
+    result = services.faces_verify(owner=request.user, first=sides[0], second=sides[1])
+    return JsonResponse({
+        "distance": round(result.distance, 4),
+        "same_person": result.same,
+        "confidence": result.confidence,
+        "threshold": round(result.threshold, 4),
+        "model_version": result.model_version,
+    })
+
+
+@api_view
+@require_GET
+def people_search(request):
+    query = request.GET.get("q", "").strip()
+    if not query:
+        raise services.QueryError("Give a name prefix as ?q=…")
+    people = selectors.person_search(owner=request.user, query=query)
+    return JsonResponse({"results": [{"id": p.pk, "name": p.name, "faces": p.faces.count()} for p in people]})
