@@ -1,6 +1,6 @@
 """Embedding and detection speed on this machine.
 
-    python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--threads 2] [--faces 96]
+    python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--compare models/facenet_v2.pt] [--threads 2] [--faces 96]
 
 Prints milliseconds per face for the embedder at batch 32 against batch 1 (the baseline,
 measured in the same run), milliseconds per 640x480 photo for the detector, and the
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--faces", type=int, default=96, help="faces per timed run (multiple of 32)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compare", type=Path, nargs="*", default=[],
+                        help="further checkpoints timed at batch 32 in the same run, as ratios to --checkpoint")
     parser.add_argument(
         "--data", type=Path, default=Path(os.environ.get("FACES_DATA_DIR", REPO.parent / "shared" / "datasets"))
     )
@@ -58,6 +60,12 @@ def main() -> None:
     print(f"device {embedder.device}, torch threads {torch.get_num_threads()}")
     print(f"embed  batch 1  (baseline)  {one_ms:7.1f} ms/face")
     print(f"embed  batch 32             {batch_ms:7.1f} ms/face   x{one_ms / batch_ms:.2f} faster than batch 1")
+    for other in args.compare:
+        other_embedder = Embedder.from_checkpoint(other, num_threads=args.threads)
+        params = sum(p.numel() for p in other_embedder.model.parameters())
+        other_ms = per_item_ms(lambda: other_embedder.embed(crops, batch_size=32), len(crops), args.repeats)
+        print(f"embed  batch 32 {other.name:<11s} {other_ms:7.1f} ms/face   x{other_ms / batch_ms:.2f} of "
+              f"{args.checkpoint.name}, {params / 1e6:.2f} M parameters")
 
     detector = FaceDetector(num_threads=args.threads)
     photo_path = args.data / "albums" / "friends" / "multiface.jpg"

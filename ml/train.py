@@ -48,6 +48,28 @@ def frozen_prefix(model: torch.nn.Module, until: str | None) -> list[str]:
     return names[: names.index(until)]
 
 
+def parameter_groups(model: torch.nn.Module, *, relative: bool) -> list[dict]:
+    """One optimiser group per trainable tensor, with ``lr_scale`` 1, or with --relative-lr
+    the tensor's mean absolute value.
+
+    Why: Adam moves every weight by about lr per step whatever its size. dlib's weights
+    span four orders of magnitude (conv weights ~4e-4 deep in the net, affine scales ~10),
+    so one absolute lr either wrecks the deep convolutions (1e-4 is a 25 % change per step:
+    validation accuracy fell from 95.5 to 92.5 % within 125 steps) or never moves the
+    scales. A relative lr changes each tensor by about the same fraction per step.
+    An all-zero tensor (dlib's convolutions have no bias; ours start at 0) takes the
+    scale of the tensor before it, its own convolution's weight."""
+    groups, previous = [], 1.0
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        magnitude = float(param.detach().abs().mean())
+        scale = (magnitude if magnitude > 0 else previous) if relative else 1.0
+        previous = scale if magnitude > 0 else previous
+        groups.append({"params": [param], "lr_scale": scale, "name": name})
+    return groups
+
+
 @torch.no_grad()
 def embed_crops(model: torch.nn.Module, crops: np.ndarray, device: torch.device, batch: int = 128) -> np.ndarray:
     """(N, S, S, 3) uint8 -> (N, D) float32 unit vectors, the model in eval mode."""
@@ -117,11 +139,11 @@ def train(args: argparse.Namespace) -> dict:
     # records no graph there and the backward pass stops at the first trained block.
     for name, child in model.named_children():
         child.requires_grad_(name not in frozen)
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups = parameter_groups(model, relative=args.relative_lr)
     if args.optimizer == "adam":
-        optimizer = torch.optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+        optimizer = torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay)
     else:
-        optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
+        optimizer = torch.optim.SGD(groups, lr=args.lr, momentum=0.9, weight_decay=args.weight_decay)
 
     steps_per_epoch = min(len(sampler), args.steps_per_epoch or len(sampler))
     total_steps = args.epochs * steps_per_epoch
@@ -187,7 +209,7 @@ def train(args: argparse.Namespace) -> dict:
             x = x.to(device).permute(0, 3, 1, 2)
             labels = torch.from_numpy(train_cache.labels[indices]).to(device)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(state["step"])
+                group["lr"] = lr_at(state["step"]) * group["lr_scale"]
             embeddings = model(x)
             mined = mine_triplets(embeddings, labels, alpha=args.alpha, strategy=args.mining)
             result = triplet_loss(embeddings, mined.anchors, mined.positives, mined.negatives, alpha=args.alpha)
@@ -246,6 +268,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--mining", choices=STRATEGIES, default="semihard")
     parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--relative-lr", action="store_true",
+                        help="scale each tensor's lr by its mean |value| (--lr is then a fraction per step)")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--warmup", type=int, default=20, help="steps of linear warm-up")
     parser.add_argument("--epochs", type=int, default=3)

@@ -32,7 +32,7 @@ def nearest_faces(
     offset: int = 0,
     exclude_face_id: int | None = None,
     named_only: bool = False,
-    ef_search: int = EF_SEARCH,
+    ef_search: int | None = None,
     exact: bool = False,
 ) -> list[Neighbour]:
     """The ``limit`` faces nearest to ``query`` (cosine distance), nearest first.
@@ -57,7 +57,8 @@ def nearest_faces(
         if exact:
             cursor.execute("SET LOCAL enable_indexscan = off")
         else:
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(max(ef_search, limit + offset))])
+            ef = max(ef_search or EF_SEARCH, limit + offset)
+            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
             cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
             cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
         cursor.execute(sql, [vector, *params, vector, limit, offset])

@@ -1,0 +1,210 @@
+"""Similar-face search at scale: latency and recall of the selector the pages use.
+
+    .venv/bin/python bench/search.py --sizes 100000 1000000
+
+Loads synthetic, face-like embeddings with COPY into a separate database (visage_bench on
+the embedded server, or BENCH_DATABASE_URL): identities of 5-50 faces, unit vectors
+scattered around identity centres that share a common direction, as real face embeddings
+do (printed: same-identity and different-identity cosine distances), spread over 10 users.
+Builds the HNSW index after loading (timed), then measures p50/p95 latency of a top-20
+`face_similar` query for random users (the same selector the pages and the API call) and
+recall@10 against exact search (index off) for several ef_search values.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+USERS = 10
+DIM = 128
+
+
+def bench_database_url() -> str:
+    if os.environ.get("BENCH_DATABASE_URL"):
+        return os.environ["BENCH_DATABASE_URL"]
+    import psycopg
+
+    from webapp.embedded import embedded_database_url
+
+    base = embedded_database_url(Path(os.environ.get("VISAGE_DATA_DIR", ROOT / "var")) / "postgres")
+    with psycopg.connect(base, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'visage_bench'").fetchone():
+            conn.execute("CREATE DATABASE visage_bench")
+    return base.replace("/postgres?", "/visage_bench?")
+
+
+os.environ["DATABASE_URL"] = bench_database_url()
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection  # noqa: E402
+from pgvector.psycopg import register_vector  # noqa: E402
+
+from webapp.faces.models import Face  # noqa: E402
+from webapp.faces.selectors import embedding_model_active  # noqa: E402
+from webapp.faces.similarity import EF_SEARCH, nearest_faces  # noqa: E402
+from webapp.photos.models import Album, Photo  # noqa: E402
+from webapp.search.selectors import face_similar  # noqa: E402
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def synthetic_faces(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 128) float32 unit embeddings and (n,) identity ids."""
+    common = unit(rng.normal(size=DIM))
+    sizes = []
+    while sum(sizes) < n:
+        sizes.append(int(rng.integers(5, 51)))
+    sizes[-1] -= sum(sizes) - n
+    identity = np.repeat(np.arange(len(sizes)), sizes)
+    centres = unit(common + 0.55 * unit(rng.normal(size=(len(sizes), DIM))))
+    out = np.empty((n, DIM), dtype=np.float32)
+    for start in range(0, n, 200_000):
+        ids = identity[start : start + 200_000]
+        out[start : start + len(ids)] = unit(centres[ids] + 0.3 * rng.normal(size=(len(ids), DIM)) / np.sqrt(DIM))
+    return out, identity
+
+
+def describe(vectors: np.ndarray, identity: np.ndarray, rng) -> str:
+    sample = rng.choice(len(vectors), 2000, replace=False)
+    v, ids = vectors[sample], identity[sample]
+    dist = 1 - v @ v.T
+    same = (ids[:, None] == ids[None, :]) & ~np.eye(len(v), dtype=bool)
+    # Same-identity pairs are rare in a random sample: measure them inside identities.
+    first = np.flatnonzero(np.r_[True, identity[1:] != identity[:-1]])[:300]
+    intra = [1 - vectors[i] @ vectors[i + 1] for i in first]
+    return (f"same identity {np.mean(intra):.3f}, different {dist[~same & ~np.eye(len(v), dtype=bool)].mean():.3f} "
+            f"(1st percentile {np.percentile(dist[~same & ~np.eye(len(v), dtype=bool)], 1):.3f}) mean cosine distance")
+
+
+def ensure_owners() -> tuple[list, list]:
+    User = get_user_model()
+    owners, photos = [], []
+    for index in range(USERS):
+        user, _ = User.objects.get_or_create(username=f"bench-user-{index}")
+        album, _ = Album.objects.get_or_create(owner=user, name="bench")
+        photo, _ = Photo.objects.get_or_create(
+            owner=user, content_hash=f"bench-{index}",
+            defaults={"album": album, "file": "bench.jpg", "original_name": "bench.jpg", "size_bytes": 0,
+                      "image_format": "jpeg", "status": Photo.Status.DONE},
+        )
+        owners.append(user)
+        photos.append(photo)
+    return owners, photos
+
+
+def load(vectors: np.ndarray, identity: np.ndarray, owners, photos, model_id: int, rng) -> None:
+    raw = connection.connection
+    register_vector(raw)
+    # A person belongs to one user's library, as in real life.
+    user_of = rng.integers(0, USERS, identity.max() + 1)[identity]
+    with raw.cursor() as cursor, cursor.copy(
+        "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
+        " detection_score, embedding, thumbnail, created_at) FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8", "vector", "bytea", "timestamptz"])
+        now = django.utils.timezone.now()
+        for vector, u in zip(vectors, user_of):
+            copy.write_row((photos[u].pk, owners[u].pk, model_id, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now))
+    raw.commit()
+
+
+def build_index() -> tuple[float, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+        cursor.execute("SET maintenance_work_mem = '2GB'")
+        cursor.execute("SET max_parallel_maintenance_workers = 1")
+        start = time.perf_counter()
+        cursor.execute(
+            "CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops) "
+            "WITH (m = 16, ef_construction = 64)"
+        )
+        elapsed = time.perf_counter() - start
+        cursor.execute("ANALYZE faces_face")
+        cursor.execute("SELECT pg_relation_size('face_embedding_hnsw')")
+        return elapsed, cursor.fetchone()[0]
+
+
+def measure(owners, queries: int, ef_values: list[int], rng) -> None:
+    model = embedding_model_active()
+    picks = []
+    for _ in range(queries):
+        owner = owners[int(rng.integers(0, USERS))]
+        face_id = Face.objects.filter(owner=owner).order_by("?").values_list("pk", flat=True).first()
+        picks.append((owner, Face.objects.get(pk=face_id)))
+    truth = {
+        face.pk: [n.face_id for n in nearest_faces(owner_id=owner.pk, model_id=model.pk, query=face.embedding,
+                                                     limit=10, exclude_face_id=face.pk, exact=True)]
+        for owner, face in picks
+    }
+    exact_times = []
+    for owner, face in picks[:20]:
+        start = time.perf_counter()
+        nearest_faces(owner_id=owner.pk, model_id=model.pk, query=face.embedding, limit=20, exclude_face_id=face.pk, exact=True)
+        exact_times.append((time.perf_counter() - start) * 1000)
+    print(f"   exact search (baseline, index off): p50 {np.percentile(exact_times, 50):.1f} ms")
+    import webapp.faces.similarity as similarity
+
+    for ef in ef_values:
+        similarity.EF_SEARCH = ef
+        face_similar(owner=picks[0][0], face=picks[0][1], limit=20)  # warm the cache
+        times, recalls = [], []
+        for owner, face in picks:
+            start = time.perf_counter()
+            found = face_similar(owner=owner, face=face, limit=20)
+            times.append((time.perf_counter() - start) * 1000)
+            top10 = [item.face.pk for item in found[:10]]
+            recalls.append(len(set(top10) & set(truth[face.pk])) / max(1, len(truth[face.pk])))
+        p50, p95 = np.percentile(times, [50, 95])
+        print(f"   ef_search {ef:>3}: top-20 p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+              f"({np.percentile(exact_times, 50) / p50:.0f}x faster than exact), recall@10 {np.mean(recalls):.4f}")
+    similarity.EF_SEARCH = EF_SEARCH
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200])
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    random.seed(args.seed)
+    call_command("migrate", verbosity=0)
+    owners, photos = ensure_owners()
+    model = embedding_model_active()
+    Face.objects.all().delete()
+    loaded = offset = 0
+    for size in sorted(args.sizes):
+        vectors, identity = synthetic_faces(size - loaded, rng)
+        if loaded == 0:
+            print(f"synthetic data: {describe(vectors, identity, rng)}")
+        with connection.cursor() as cursor:
+            cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+        start = time.perf_counter()
+        load(vectors, identity + offset, owners, photos, model.pk, rng)
+        offset += identity.max() + 1
+        loaded = size
+        print(f"\n== {size:,} faces, {USERS} users: COPY of {len(vectors):,} rows in {time.perf_counter() - start:.1f} s")
+        seconds, index_bytes = build_index()
+        print(f"   HNSW build (m=16, ef_construction=64) {seconds:.1f} s, index size {index_bytes / 2**20:.0f} MiB")
+        measure(owners, args.queries, args.ef, rng)
+
+
+if __name__ == "__main__":
+    main()
