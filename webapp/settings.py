@@ -145,6 +145,7 @@ VISAGE_DETECT_SIDE = _env_int("VISAGE_DETECT_SIDE", 640)
 VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
 VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores
 VISAGE_PROCESS_BATCH_SIZE = _env_int("VISAGE_PROCESS_BATCH_SIZE", 8)
+VISAGE_GROUPING_METHOD = _env("VISAGE_GROUPING_METHOD", "hdbscan")  # or "agglomerative"
 
 # --- Celery ----------------------------------------------------------------------------
 REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")

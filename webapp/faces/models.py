@@ -49,6 +49,12 @@ class Face(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_DIM)
     thumbnail = models.BinaryField(editable=False)
     person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
+    # How the face got its person: "auto" (grouping or a suggested name; re-runs may move
+    # it) or "confirmed" (the user said so; nothing automatic ever moves it).
+    person_state = models.CharField(
+        max_length=10, blank=True, default="", choices=[("", "none"), ("auto", "auto"), ("confirmed", "confirmed")]
+    )
+    person_confidence = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

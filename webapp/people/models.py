@@ -25,3 +25,28 @@ class Person(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"Unnamed #{self.pk}"
+
+
+class FaceRejection(models.Model):
+    """The user took this face out of this person: nothing automatic puts it back."""
+
+    face = models.ForeignKey("faces.Face", on_delete=models.CASCADE, related_name="rejections")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="rejections")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["face", "person"], name="one_rejection_per_face_person")]
+
+
+class Operation(models.Model):
+    """One edit in a user's library, with what it changed, so it can be undone exactly."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="operations")
+    kind = models.CharField(max_length=20)
+    summary = models.CharField(max_length=300)
+    # Rows as they were before the edit: {"faces": {...}, "people": {...}, "rejections": {...}}
+    before = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]

@@ -1,0 +1,93 @@
+"""The operation log: every edit records the rows it is about to change, so "Undo"
+puts back exactly what was there, row for row, as many times as the user asks.
+
+Usage inside a service (within one transaction):
+
+    with recorded_operation(owner=user, kind="merge", summary="…") as op:
+        op.touch_faces(face_ids)        # before changing them
+        op.touch_people(person_ids)     # before renaming, hiding, deleting them
+        person = Person.objects.create(...)
+        op.created_person(person)       # undo deletes it again
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+
+from django.db import transaction
+from django.utils import timezone
+
+from webapp.faces.models import Face
+from webapp.people.models import FaceRejection, Operation, Person
+
+
+class NothingToUndo(ValueError):
+    pass
+
+
+class OperationRecorder:
+    def __init__(self) -> None:
+        self.faces: dict[str, list] = {}
+        self.people: dict[str, dict | None] = {}
+        self.rejections: dict[str, list[int]] = {}
+
+    def touch_faces(self, face_ids: Iterable[int]) -> None:
+        new = [i for i in face_ids if str(i) not in self.faces]
+        for face_id, person_id, state, confidence in Face.objects.filter(pk__in=new).values_list(
+            "pk", "person_id", "person_state", "person_confidence"
+        ):
+            self.faces[str(face_id)] = [person_id, state, confidence]
+            self.rejections[str(face_id)] = sorted(
+                FaceRejection.objects.filter(face_id=face_id).values_list("person_id", flat=True)
+            )
+
+    def touch_people(self, person_ids: Iterable[int]) -> None:
+        for person in Person.objects.filter(pk__in=[i for i in person_ids if str(i) not in self.people]):
+            self.people[str(person.pk)] = {
+                "owner_id": person.owner_id, "name": person.name, "hidden": person.hidden,
+                "created_at": person.created_at.isoformat(),
+            }
+
+    def created_person(self, person: Person) -> None:
+        self.people.setdefault(str(person.pk), None)
+
+    def as_json(self) -> dict:
+        return {"faces": self.faces, "people": self.people, "rejections": self.rejections}
+
+
+@contextmanager
+def recorded_operation(*, owner, kind: str, summary: str) -> Iterator[OperationRecorder]:
+    recorder = OperationRecorder()
+    with transaction.atomic():
+        yield recorder
+        Operation.objects.create(owner=owner, kind=kind, summary=summary[:300], before=recorder.as_json())
+
+
+@transaction.atomic
+def operation_undo(*, owner) -> Operation:
+    """Undo the user's most recent operation that is not undone yet."""
+    operation = (
+        Operation.objects.select_for_update().filter(owner=owner, undone_at__isnull=True).order_by("-created_at", "-id").first()
+    )
+    if operation is None:
+        raise NothingToUndo("Nothing to undo.")
+    before = operation.before
+    # People first: faces may point at a person this operation deleted.
+    for person_id, state in before["people"].items():
+        if state is not None:
+            Person.objects.update_or_create(
+                pk=int(person_id), defaults={"owner_id": state["owner_id"], "name": state["name"], "hidden": state["hidden"]}
+            )
+            # created_at is auto_now_add: set it after the row exists.
+            Person.objects.filter(pk=int(person_id)).update(created_at=state["created_at"])
+    for face_id, (person_id, state, confidence) in before["faces"].items():
+        Face.objects.filter(pk=int(face_id)).update(person_id=person_id, person_state=state, person_confidence=confidence)
+    for face_id, person_ids in before["rejections"].items():
+        FaceRejection.objects.filter(face_id=int(face_id)).exclude(person_id__in=person_ids).delete()
+        for person_id in person_ids:
+            FaceRejection.objects.get_or_create(face_id=int(face_id), person_id=person_id)
+    created = [int(pid) for pid, state in before["people"].items() if state is None]
+    Person.objects.filter(pk__in=created).delete()
+    operation.undone_at = timezone.now()
+    operation.save(update_fields=["undone_at"])
+    return operation

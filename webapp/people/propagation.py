@@ -1,0 +1,66 @@
+"""Spreading names: k-NN votes from confirmed, named faces to the faces nobody confirmed.
+
+A suggestion is a face linked to a named person with person_state "auto" and a
+confidence. Suggestions never override a confirmed face, never point at a person the
+face was removed from, and are recomputed whenever the evidence changes."""
+from __future__ import annotations
+
+import numpy as np
+
+from ml.knn import knn_guess
+from webapp.faces.models import Face
+from webapp.faces.selectors import embedding_model_active
+from webapp.people.models import FaceRejection
+
+NEIGHBOURS = 10
+SUGGEST_MIN_CONFIDENCE = 0.5
+CHUNK = 2048
+
+
+def names_propagate(*, owner, recorder) -> int:
+    """Recompute every name suggestion of ``owner``'s library; returns how many faces changed."""
+    model = embedding_model_active()
+    faces = Face.objects.filter(owner=owner, embedding_model=model)
+    labelled = list(
+        faces.filter(person_state="confirmed", person__isnull=False).exclude(person__name="").values_list("person_id", "embedding")
+    )
+    open_faces = list(
+        faces.exclude(person_state="confirmed").values_list("pk", "person_id", "person_state", "person_confidence", "embedding", "person__name")
+    )
+    if not open_faces:
+        return 0
+    rejected: dict[int, set[int]] = {}
+    for face_id, person_id in FaceRejection.objects.filter(face__owner=owner).values_list("face_id", "person_id"):
+        rejected.setdefault(face_id, set()).add(person_id)
+
+    new_state: dict[int, tuple] = {}
+    if labelled:
+        labels = np.array([person_id for person_id, _ in labelled])
+        matrix = np.stack([np.asarray(e, dtype=np.float32) for _, e in labelled])
+        queries = np.stack([np.asarray(row[4], dtype=np.float32) for row in open_faces])
+        k = min(NEIGHBOURS, len(labels))
+        for start in range(0, len(open_faces), CHUNK):
+            distances = 1.0 - queries[start : start + CHUNK] @ matrix.T
+            nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+            nearest_distances = np.take_along_axis(distances, nearest, axis=1)
+            for row, idx, dist in zip(open_faces[start : start + CHUNK], nearest, nearest_distances):
+                refused = rejected.get(row[0], set())
+                keep = [i for i, person in enumerate(labels[idx]) if person not in refused]
+                guess = knn_guess(dist[keep], list(labels[idx][keep]), threshold=model.same_person_threshold, k=k)
+                if guess.label is not None and guess.confidence >= SUGGEST_MIN_CONFIDENCE:
+                    new_state[row[0]] = (int(guess.label), "auto", round(float(guess.confidence), 4))
+
+    changes = {}
+    for face_id, person_id, state, confidence, _embedding, person_name in open_faces:
+        if face_id in new_state:
+            target = new_state[face_id]
+        elif state == "auto" and person_name:
+            target = (None, "", None)  # an old suggestion the evidence no longer supports
+        else:
+            continue  # unsorted, or grouped with an unnamed person: grouping's business
+        if (person_id, state, confidence) != target:
+            changes[face_id] = target
+    recorder.touch_faces(changes)
+    for face_id, (person_id, state, confidence) in changes.items():
+        Face.objects.filter(pk=face_id).update(person_id=person_id, person_state=state, person_confidence=confidence)
+    return len(changes)

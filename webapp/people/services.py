@@ -1,0 +1,179 @@
+"""Edits to people: naming, merging, splitting, removing, hiding, confirming. Every edit
+is one transaction and one entry in the operation log (see oplog.py) so it can be undone."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from webapp.faces.models import Face
+from webapp.people.models import FaceRejection, Person
+from webapp.people.naming import name_key
+from webapp.people.oplog import OperationRecorder, recorded_operation
+from webapp.people.propagation import names_propagate
+
+CONFIRMED = "confirmed"
+AUTO = "auto"
+
+
+class EditError(ValueError):
+    """An edit that makes no sense; the message is shown to the user."""
+
+
+def _owned_faces(owner, face_ids: Iterable[int]) -> list[Face]:
+    ids = sorted({int(i) for i in face_ids})
+    if not ids:
+        raise EditError("Select at least one face.")
+    faces = list(Face.objects.filter(owner=owner, pk__in=ids))
+    if len(faces) != len(ids):
+        raise EditError("Some of those faces do not exist.")
+    return faces
+
+
+def person_for_owner(*, owner, person_id: int) -> Person:
+    person = Person.objects.filter(owner=owner, pk=person_id).first()
+    if person is None:
+        raise EditError("No such person.")
+    return person
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(name.split())
+    if len(name) > 200:
+        raise EditError("Names are at most 200 characters.")
+    return name
+
+
+def _delete_person(op: OperationRecorder, person: Person) -> None:
+    """Delete a person after recording everything the delete cascades to."""
+    op.touch_people([person.pk])
+    op.touch_faces(Face.objects.filter(person=person).values_list("pk", flat=True))
+    op.touch_faces(FaceRejection.objects.filter(person=person).values_list("face_id", flat=True))
+    person.delete()
+
+
+def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
+    """Name one or several faces: they are confirmed as that person (an existing person of
+    that name, else a new one), and the name spreads to similar faces as suggestions."""
+    name = _clean_name(name)
+    if not name:
+        raise EditError("Type a name.")
+    faces = _owned_faces(owner, face_ids)
+    with recorded_operation(owner=owner, kind="name", summary=f"Named {len(faces)} face(s) {name}") as op:
+        person = Person.objects.filter(owner=owner, name_key=name_key(name)).order_by("pk").first()
+        if person is None:
+            person = Person.objects.create(owner=owner, name=name)
+            op.created_person(person)
+        op.touch_faces([f.pk for f in faces])
+        _assign_confirmed(op, faces, person)
+        names_propagate(owner=owner, recorder=op)
+    return person
+
+
+def _assign_confirmed(op: OperationRecorder, faces: list[Face], person: Person) -> None:
+    ids = [f.pk for f in faces]
+    FaceRejection.objects.filter(face_id__in=ids, person=person).delete()
+    Face.objects.filter(pk__in=ids).update(person=person, person_state=CONFIRMED, person_confidence=None)
+
+
+def person_rename(*, owner, person_id: int, name: str) -> Person:
+    person = person_for_owner(owner=owner, person_id=person_id)
+    name = _clean_name(name)
+    with recorded_operation(owner=owner, kind="rename", summary=f"Renamed {person} to {name or 'Unnamed'}") as op:
+        op.touch_people([person.pk])
+        person.name = name
+        person.save(update_fields=["name"])
+        op.touch_faces(Face.objects.filter(owner=owner).exclude(person_state=CONFIRMED).values_list("pk", flat=True))
+        names_propagate(owner=owner, recorder=op)
+    return person
+
+
+def person_hide(*, owner, person_id: int, hidden: bool = True) -> Person:
+    person = person_for_owner(owner=owner, person_id=person_id)
+    with recorded_operation(owner=owner, kind="hide", summary=f"{'Hid' if hidden else 'Showed'} {person}") as op:
+        op.touch_people([person.pk])
+        person.hidden = hidden
+        person.save(update_fields=["hidden"])
+    return person
+
+
+def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "target") -> Person:
+    """Move every face of ``source`` into ``target`` and delete ``source``.
+
+    keep_name: "target" or "source": whose name survives when both have one."""
+    if int(source_id) == int(target_id):
+        raise EditError("A person can't be merged into themselves.")
+    source = person_for_owner(owner=owner, person_id=source_id)
+    target = person_for_owner(owner=owner, person_id=target_id)
+    if keep_name not in ("target", "source"):
+        raise EditError("Choose whose name to keep.")
+    with recorded_operation(owner=owner, kind="merge", summary=f"Merged {source} into {target}") as op:
+        op.touch_people([source.pk, target.pk])
+        moved = list(Face.objects.filter(person=source).values_list("pk", flat=True))
+        op.touch_faces(moved)
+        name = source.name if (keep_name == "source" and source.name) or not target.name else target.name
+        Face.objects.filter(pk__in=moved).update(person=target)
+        # The user said these faces are one person: remove rejections that contradict it.
+        FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
+        _delete_person(op, source)
+        target.name = name
+        target.hidden = target.hidden and source.hidden
+        target.save(update_fields=["name", "hidden"])
+    return target
+
+
+def faces_move(*, owner, face_ids: Iterable[int], person_id: int | None = None, name: str = "") -> Person:
+    """Split faces off into a new person (person_id None) or move them to an existing one.
+    The moved faces are confirmed there; a person left with no faces is deleted."""
+    faces = _owned_faces(owner, face_ids)
+    with recorded_operation(owner=owner, kind="split", summary=f"Moved {len(faces)} face(s)") as op:
+        op.touch_faces([f.pk for f in faces])
+        if person_id is None:
+            person = Person.objects.create(owner=owner, name=_clean_name(name))
+            op.created_person(person)
+        else:
+            person = person_for_owner(owner=owner, person_id=person_id)
+            op.touch_people([person.pk])
+        previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
+        _assign_confirmed(op, faces, person)
+        _delete_empty(op, previous)
+    return person
+
+
+def faces_remove(*, owner, face_ids: Iterable[int]) -> int:
+    """Take faces out of their person; they never go back to it automatically."""
+    faces = [f for f in _owned_faces(owner, face_ids) if f.person_id]
+    if not faces:
+        raise EditError("Those faces don't belong to anyone.")
+    with recorded_operation(owner=owner, kind="remove", summary=f"Removed {len(faces)} face(s) from their person") as op:
+        op.touch_faces([f.pk for f in faces])
+        for face in faces:
+            FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
+        Face.objects.filter(pk__in=[f.pk for f in faces]).update(person=None, person_state="", person_confidence=None)
+        _delete_empty(op, {f.person_id for f in faces})
+    return len(faces)
+
+
+def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
+    """Confirm ("yes, this is Alice") or reject ("no") suggested faces; then recompute
+    the other suggestions with the new evidence."""
+    faces = [f for f in _owned_faces(owner, face_ids) if f.person_id and f.person_state == AUTO]
+    if not faces:
+        raise EditError("Those faces have no open suggestion.")
+    kind = "confirm" if accept else "reject"
+    with recorded_operation(owner=owner, kind=kind, summary=f"{kind.title()}ed {len(faces)} suggestion(s)") as op:
+        op.touch_faces(Face.objects.filter(owner=owner).exclude(person_state=CONFIRMED).values_list("pk", flat=True))
+        ids = [f.pk for f in faces]
+        if accept:
+            Face.objects.filter(pk__in=ids).update(person_state=CONFIRMED, person_confidence=None)
+        else:
+            for face in faces:
+                FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
+            Face.objects.filter(pk__in=ids).update(person=None, person_state="", person_confidence=None)
+        names_propagate(owner=owner, recorder=op)
+    return len(faces)
+
+
+def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
+    for person in Person.objects.filter(pk__in=person_ids, name=""):
+        if not person.faces.exists():
+            _delete_person(op, person)
+
