@@ -50,6 +50,6 @@ def test_character_names_spread_to_group_photos(user, albums_dir):
         for got, want in zip(found[name], expected):
             assert got in (want, "?"), f"{name}: {got} suggested for {want}"
     # Known miss: bbt1's Leonard wears a full beard and curly wig there, unlike every crop
-    # of him, and stays unknown with the pretrained model (16 of 17 characters named).
+    # of him, and stays unknown with the pretrained model (15 of 16 character faces named).
     correct = sum(g == w for name in GROUP_PHOTOS for g, w in zip(found[name], GROUP_PHOTOS[name]) if w != "?")
-    assert correct >= 16
+    assert correct >= 15
