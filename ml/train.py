@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import time
 from pathlib import Path
 
@@ -46,6 +47,68 @@ def frozen_prefix(model: torch.nn.Module, until: str | None) -> list[str]:
     if until not in names:
         raise ValueError(f"--freeze-until {until!r} is not a block of the network; blocks: {names}")
     return names[: names.index(until)]
+
+
+class SplitNetwork:
+    """A network cut before block ``until``: ``prefix`` (frozen, run once per face and
+    cached) and ``suffix`` (trained). Checked against the whole network's forward, so a
+    change in the architecture's block order fails loudly instead of training garbage."""
+
+    def __init__(self, model: torch.nn.Module, until: str, input_size: int) -> None:
+        names = [name for name, _ in model.named_children()]
+        if until not in names or until in ("conv32_down", "fc"):
+            raise ValueError(f"--feature-cache-at {until!r} must name an inner block; blocks: {names}")
+        self.model, self.blocks = model, [n for n in names if n != "fc"]
+        self.cut = self.blocks.index(until)
+        x = torch.rand(2, 3, input_size, input_size) * 255
+        with torch.no_grad():
+            whole, split = model(x), self.suffix(self.prefix(x))
+        if not torch.allclose(whole, split, atol=1e-4):
+            raise ValueError(f"{type(model).__name__} does not split as SplitNetwork assumes")
+
+    def prefix(self, x: torch.Tensor) -> torch.Tensor:
+        from ml.nets.dlib_resnet import STD
+
+        h = torch.nn.functional.max_pool2d(torch.relu(self.model.conv32_down((x - self.model.mean) / STD)), 3, 2)
+        for name in self.blocks[1 : self.cut]:
+            h = getattr(self.model, name)(h)
+        return h
+
+    def suffix(self, h: torch.Tensor) -> torch.Tensor:
+        for name in self.blocks[self.cut :]:
+            h = getattr(self.model, name)(h)
+        return self.model.forward_head(h.mean(dim=(2, 3)))
+
+
+def cached_features(split: SplitNetwork, cache: FaceCache, path: Path, *, flips: bool, device, log=print) -> np.ndarray:
+    """(F, N, C, H, W) float16 prefix outputs of every cached crop (F = 2 with the
+    horizontally flipped crop as the second), computed once and kept at ``path``."""
+    variants = 2 if flips else 1
+    meta_path = path.with_suffix(".json")
+    if path.is_file() and meta_path.is_file():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("variants") == variants and meta.get("rows") == len(cache.paths):
+            return np.load(path, mmap_mode="r")
+    start = time.perf_counter()
+    with torch.no_grad():
+        probe = split.prefix(torch.zeros(1, 3, *cache.crops.shape[1:3]).to(device))
+        temp = path.with_name(f".{path.name}.tmp.npy")
+        feats = np.lib.format.open_memmap(temp, mode="w+", dtype=np.float16, shape=(variants, len(cache.paths), *probe.shape[1:]))
+        for v in range(variants):
+            for begin in range(0, len(cache.paths), 256):
+                crops = np.asarray(cache.crops[begin : begin + 256])
+                if v == 1:
+                    crops = crops[:, :, ::-1]
+                x = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float()
+                feats[v, begin : begin + len(crops)] = split.prefix(x).cpu().numpy().astype(np.float16)
+                if begin % 5120 == 0:
+                    log(f"features {path.name}: variant {v + 1}/{variants}, {begin}/{len(cache.paths)}, "
+                        f"{time.perf_counter() - start:.0f} s")
+        feats.flush()
+        del feats
+    os.replace(temp, path)
+    meta_path.write_text(json.dumps({"variants": variants, "rows": len(cache.paths)}))
+    return np.load(path, mmap_mode="r")
 
 
 def parameter_groups(model: torch.nn.Module, *, relative: bool) -> list[dict]:
@@ -100,9 +163,10 @@ class PairsValidator:
         self.rows = used[cache.ok[used]]
         self.cache = cache
 
-    def __call__(self, model: torch.nn.Module, device: torch.device) -> dict:
+    def __call__(self, embed_rows) -> dict:
+        """embed_rows: (R,) row indices of the cache -> (R, D) unit vectors."""
         embeddings = np.zeros((len(self.cache.paths), 128), np.float32)
-        embeddings[self.rows] = embed_crops(model, self.cache.crops[self.rows], device)
+        embeddings[self.rows] = embed_rows(self.rows)
         distances = 1.0 - (embeddings[self.a] * embeddings[self.b]).sum(axis=1)
         failed = ~(self.cache.ok[self.a] & self.cache.ok[self.b])
         distances[failed] = WORST_DISTANCE
@@ -139,6 +203,35 @@ def train(args: argparse.Namespace) -> dict:
     # records no graph there and the backward pass stops at the first trained block.
     for name, child in model.named_children():
         child.requires_grad_(name not in frozen)
+    split = None
+    if args.feature_cache_at:
+        # Cut the network where the maps are small (3x3 for dlib's last blocks): everything
+        # before runs once per face (and once per flipped face), so a training step only
+        # costs the trained tail. Augmentation is then flips only.
+        if args.freeze_until and args.freeze_until != args.feature_cache_at:
+            raise ValueError("--feature-cache-at needs --freeze-until at the same block (or unset)")
+        frozen = frozen_prefix(model, args.feature_cache_at)
+        for name, child in model.named_children():
+            child.requires_grad_(name not in frozen)
+        split = SplitNetwork(model.cpu(), args.feature_cache_at, int(config["input_size"]))
+        model.to(device)
+        stem = f"{Path(args.init).stem if args.init else 'scratch'}.{args.feature_cache_at}"
+        train_feats = cached_features(split, train_cache, Path(args.train_cache).with_suffix(f".{stem}.npy"),
+                                      flips=args.augment, device=device)
+        val_feats = (cached_features(split, validator.cache, Path(args.val_cache).with_suffix(f".{stem}.npy"),
+                                     flips=False, device=device) if validator else None)
+
+    @torch.no_grad()
+    def embed_val_rows(rows: np.ndarray) -> np.ndarray:
+        if split is None:
+            return embed_crops(model, validator.cache.crops[rows], device)
+        was_training = model.training
+        model.eval()
+        out = [split.suffix(torch.from_numpy(np.asarray(val_feats[0, rows[i : i + 512]], np.float32)).to(device))
+               .cpu().numpy() for i in range(0, len(rows), 512)]
+        model.train(was_training)
+        return np.concatenate(out)
+
     groups = parameter_groups(model, relative=args.relative_lr)
     if args.optimizer == "adam":
         optimizer = torch.optim.Adam(groups, lr=args.lr, weight_decay=args.weight_decay)
@@ -171,7 +264,7 @@ def train(args: argparse.Namespace) -> dict:
                         extra={"optimizer": optimizer.state_dict(), "train_state": state})
 
     def validate(epoch_stats: dict) -> None:
-        metrics = validator(model, device) if validator else {}
+        metrics = validator(embed_val_rows) if validator else {}
         record = {"step": state["step"], "epoch": state["step"] / steps_per_epoch, "seconds": round(state["seconds"], 1),
                   **epoch_stats, **metrics}
         score = metrics.get(args.select, -state["step"])
@@ -202,15 +295,19 @@ def train(args: argparse.Namespace) -> dict:
             if state["step"] >= (epoch + 1) * steps_per_epoch or state["step"] >= total_steps:
                 break
             indices = np.sort(indices)  # memmap reads in file order
-            crops = train_cache.crops[indices]
             # Augmentation drawn from (seed, step): a resumed run repeats it exactly.
             aug_rng = np.random.default_rng([args.seed, 1, state["step"]])
-            x = torch.from_numpy(augment_batch(crops, aug_rng) if args.augment else crops.astype(np.float32))
-            x = x.to(device).permute(0, 3, 1, 2)
             labels = torch.from_numpy(train_cache.labels[indices]).to(device)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(state["step"]) * group["lr_scale"]
-            embeddings = model(x)
+            if split is not None:
+                variant = aug_rng.integers(0, train_feats.shape[0], len(indices))
+                h = torch.from_numpy(np.asarray(train_feats[variant, indices], np.float32)).to(device)
+                embeddings = split.suffix(h)
+            else:
+                crops = train_cache.crops[indices]
+                x = torch.from_numpy(augment_batch(crops, aug_rng) if args.augment else crops.astype(np.float32))
+                embeddings = model(x.to(device).permute(0, 3, 1, 2))
             mined = mine_triplets(embeddings, labels, alpha=args.alpha, strategy=args.mining)
             result = triplet_loss(embeddings, mined.anchors, mined.positives, mined.negatives, alpha=args.alpha)
             optimizer.zero_grad(set_to_none=True)
@@ -275,6 +372,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--steps-per-epoch", type=int, help="cap on batches per epoch")
     parser.add_argument("--freeze-until", help="first block that trains (earlier blocks stay frozen)")
+    parser.add_argument("--feature-cache-at", metavar="BLOCK",
+                        help="freeze the blocks before BLOCK and cache their output once per face (and flipped face)")
     parser.add_argument("--no-augment", dest="augment", action="store_false")
     parser.add_argument("--select", default="val_accuracy", help="validation metric that picks best.pt")
     parser.add_argument("--val-every", type=int, default=0, help="also validate every N steps")

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("webapp.photos.urls")),
     path("", include("webapp.faces.urls")),
     path("", include("webapp.search.urls")),
+    path("", include("webapp.people.urls")),
 ]

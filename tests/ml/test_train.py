@@ -81,3 +81,31 @@ def test_resumed_run_matches_a_straight_run(ml_toy_cache: Path, tmp_path: Path):
     torch.testing.assert_close(a["conv256_2.conv1.conv.weight"], initial["conv256_2.conv1.conv.weight"])
     log = [json.loads(line) for line in (resumed / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [3, 6] and all(0 <= r["active_share"] <= 1 for r in log)
+
+
+def test_split_network_matches_the_whole_forward_and_rejects_bad_cuts():
+    from ml.train import SplitNetwork
+
+    torch.manual_seed(0)
+    model = build_network("dlib_resnet").eval()
+    split = SplitNetwork(model, "conv256_1", 150)  # checks prefix -> suffix == forward itself
+    x = torch.rand(3, 3, 150, 150) * 255
+    with torch.no_grad():
+        h = split.prefix(x)
+        assert h.shape == (3, 256, 3, 3)
+        torch.testing.assert_close(split.suffix(h), model(x), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="must name an inner block"):
+        SplitNetwork(model, "fc", 150)
+
+
+def test_feature_cache_training_trains_only_the_tail(ml_toy_cache: Path, tmp_path: Path):
+    out = tmp_path / "feat"
+    state = train(_args(ml_toy_cache, out, "--freeze-until", "conv256_1", "--feature-cache-at", "conv256_1"))
+    assert state["step"] == 6
+    features = np.load(ml_toy_cache.with_suffix(".scratch.conv256_1.npy"))
+    assert features.shape == (2, 30, 256, 3, 3) and features.dtype == np.float16  # plain and flipped crops
+    torch.manual_seed(3)
+    initial = build_network("dlib_resnet").state_dict()
+    trained = read_checkpoint(out / "last.pt")["state_dict"]
+    torch.testing.assert_close(trained["conv128_2.conv2.conv.weight"], initial["conv128_2.conv2.conv.weight"])
+    assert not torch.allclose(trained["conv256_1.conv1.conv.weight"], initial["conv256_1.conv1.conv.weight"])

@@ -1,0 +1,59 @@
+"""Reads for people pages: the people list, a person's faces on a timeline, the review queue."""
+from __future__ import annotations
+
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Abs
+
+from webapp.faces.models import Face
+from webapp.people.models import Operation, Person
+
+REVIEW_BATCH = 24
+
+
+def person_list(*, owner, hidden: bool = False) -> QuerySet[Person]:
+    """People by size, each with a representative face (confirmed first, then the best detection)."""
+    cover = Face.objects.filter(person=OuterRef("pk")).order_by("-person_state", "-detection_score")
+    return (
+        Person.objects.filter(owner=owner, hidden=hidden)
+        .annotate(face_count=Count("faces"), cover_face_id=Subquery(cover.values("pk")[:1]))
+        .filter(Q(face_count__gt=0) | ~Q(name=""))
+        .order_by("-face_count", "name", "pk")
+    )
+
+
+def unsorted_faces(*, owner) -> QuerySet[Face]:
+    return Face.objects.filter(owner=owner, person__isnull=True).select_related("photo").defer("embedding", "thumbnail").order_by("-created_at")
+
+
+def person_faces(*, person: Person) -> QuerySet[Face]:
+    """The person's faces on a timeline: by date taken, undated last."""
+    return (
+        person.faces.select_related("photo")
+        .defer("embedding", "thumbnail", "photo__thumbnail")
+        .order_by(F("photo__taken_at").desc(nulls_last=True), "-created_at")
+    )
+
+
+def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
+    """Open suggestions, most informative first: those nearest the decision boundary
+    (confidence close to the 0.5 bar), where one answer settles the most doubt."""
+    return (
+        Face.objects.filter(owner=owner, person_state="auto", person__name__gt="")
+        .select_related("person", "photo")
+        .defer("embedding", "thumbnail", "photo__thumbnail")
+        .annotate(doubt=Abs(F("person_confidence") - 0.5))
+        .order_by("doubt", "pk")[:limit]
+    )
+
+
+def review_count(*, owner) -> int:
+    return Face.objects.filter(owner=owner, person_state="auto", person__name__gt="").count()
+
+
+def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
+    return Operation.objects.filter(owner=owner).defer("before")[:limit]
+
+
+def operation_undoable(*, owner) -> Operation | None:
+    """The operation "Undo" would revert now."""
+    return Operation.objects.filter(owner=owner, undone_at__isnull=True).defer("before").first()

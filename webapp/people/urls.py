@@ -1,0 +1,15 @@
+from django.urls import path
+
+from webapp.people import views
+
+urlpatterns = [
+    path("people/", views.people_list, name="people-list"),
+    path("people/<int:person_id>/", views.person_detail, name="person-detail"),
+    path("people/<int:person_id>/edit/", views.person_edit, name="person-edit"),
+    path("people/unsorted/", views.unsorted, name="people-unsorted"),
+    path("people/review/", views.review, name="people-review"),
+    path("people/history/", views.operations, name="people-history"),
+    path("people/group/", views.group, name="people-group"),
+    path("people/undo/", views.undo, name="people-undo"),
+    path("people/faces/", views.faces_action, name="faces-action"),
+]

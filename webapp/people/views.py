@@ -1,0 +1,146 @@
+"""People pages and the edit actions behind their buttons. Each action calls one service
+and comes back to the page it was sent from, with a message."""
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from webapp.people import selectors, services
+from webapp.people.grouping import faces_group
+from webapp.people.oplog import NothingToUndo, operation_undo
+
+
+def _back(request, fallback: str = "people-list"):
+    target = request.POST.get("next") or request.META.get("HTTP_REFERER")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return redirect(target)
+    return redirect(fallback)
+
+
+def _person_or_404(request, person_id: int):
+    try:
+        return services.person_for_owner(owner=request.user, person_id=person_id)
+    except services.EditError as exc:
+        raise Http404(str(exc)) from exc
+
+
+@require_GET
+def people_list(request):
+    return render(request, "people/people_list.html", {
+        "people": selectors.person_list(owner=request.user),
+        "hidden": selectors.person_list(owner=request.user, hidden=True),
+        "unsorted": selectors.unsorted_faces(owner=request.user).count(),
+        "to_review": selectors.review_count(owner=request.user),
+        "last_operation": selectors.operation_undoable(owner=request.user),
+    })
+
+
+@require_GET
+def person_detail(request, person_id: int):
+    person = _person_or_404(request, person_id)
+    page = Paginator(selectors.person_faces(person=person), 120).get_page(request.GET.get("page"))
+    others = selectors.person_list(owner=request.user).exclude(pk=person.pk)
+    return render(request, "people/person_detail.html", {"person": person, "page": page, "others": others})
+
+
+@require_GET
+def unsorted(request):
+    page = Paginator(selectors.unsorted_faces(owner=request.user), 120).get_page(request.GET.get("page"))
+    return render(request, "people/unsorted.html", {"page": page, "others": selectors.person_list(owner=request.user)})
+
+
+def _review_page(request, template: str):
+    return render(request, template, {
+        "faces": selectors.review_queue(owner=request.user),
+        "remaining": selectors.review_count(owner=request.user),
+    })
+
+
+@require_GET
+def review(request):
+    return _review_page(request, "people/review.html")
+
+
+@require_GET
+def operations(request):
+    return render(request, "people/operations.html", {"operations": selectors.operation_log(owner=request.user)})
+
+
+@require_POST
+def faces_action(request):
+    """The selection toolbar: name, move, split off, remove, confirm, reject."""
+    action = request.POST.get("action")
+    face_ids = request.POST.getlist("face_ids")
+    try:
+        if action == "name":
+            person = services.faces_name(owner=request.user, face_ids=face_ids, name=request.POST.get("name", ""))
+            messages.success(request, f"Named {len(face_ids)} face(s) {person.name}.")
+        elif action == "split":
+            person = services.faces_move(owner=request.user, face_ids=face_ids, person_id=None)
+            messages.success(request, f"Split {len(face_ids)} face(s) off into a new person.")
+        elif action == "move":
+            target = request.POST.get("person_id")
+            if not target:
+                raise services.EditError("Choose whom to move the faces to.")
+            person = services.faces_move(owner=request.user, face_ids=face_ids, person_id=int(target))
+            messages.success(request, f"Moved {len(face_ids)} face(s) to {person}.")
+        elif action == "remove":
+            count = services.faces_remove(owner=request.user, face_ids=face_ids)
+            messages.success(request, f"Removed {count} face(s) from their person.")
+        elif action in ("confirm", "reject"):
+            count = services.suggestions_answer(owner=request.user, face_ids=face_ids, accept=action == "confirm")
+            messages.success(request, f"{action.title()}ed {count} suggestion(s).")
+        else:
+            messages.error(request, "Unknown action.")
+    except (services.EditError, ValueError) as exc:
+        messages.error(request, str(exc))
+    if request.htmx and request.POST.get("from") == "review":
+        return _review_page(request, "people/_review_list.html")
+    return _back(request)
+
+
+@require_POST
+def person_edit(request, person_id: int):
+    """Rename, hide/show or merge one person."""
+    person = _person_or_404(request, person_id)
+    action = request.POST.get("action")
+    try:
+        if action == "rename":
+            services.person_rename(owner=request.user, person_id=person.pk, name=request.POST.get("name", ""))
+            messages.success(request, "Renamed.")
+        elif action in ("hide", "show"):
+            services.person_hide(owner=request.user, person_id=person.pk, hidden=action == "hide")
+            messages.success(request, f"{person} is {'hidden' if action == 'hide' else 'shown again'}.")
+        elif action == "merge":
+            target = services.person_merge(
+                owner=request.user, source_id=person.pk, target_id=int(request.POST.get("target_id") or 0),
+                keep_name=request.POST.get("keep_name", "target"),
+            )
+            messages.success(request, f"Merged into {target}.")
+            return redirect("person-detail", person_id=target.pk)
+        else:
+            messages.error(request, "Unknown action.")
+    except (services.EditError, ValueError) as exc:
+        messages.error(request, str(exc))
+    return _back(request)
+
+
+@require_POST
+def group(request):
+    result = faces_group(owner=request.user, method=request.POST.get("method") or None)
+    messages.success(request, f"Grouping found {result.groups} group(s); {result.unsorted_faces} face(s) stay unsorted.")
+    return _back(request)
+
+
+@require_POST
+def undo(request):
+    try:
+        operation = operation_undo(owner=request.user)
+        messages.success(request, f"Undone: {operation.summary}.")
+    except NothingToUndo as exc:
+        messages.error(request, str(exc))
+    return _back(request)
