@@ -205,7 +205,7 @@ def train(args: argparse.Namespace) -> dict:
         child.requires_grad_(name not in frozen)
     split = None
     if args.feature_cache_at:
-        # Cut the network where the maps are small (3x3 for dlib's last blocks): everything
+        # Cut the network where the maps are small (4x4 for dlib's last blocks): everything
         # before runs once per face (and once per flipped face), so a training step only
         # costs the trained tail. Augmentation is then flips only.
         if args.freeze_until and args.freeze_until != args.feature_cache_at:

@@ -39,6 +39,12 @@ def media_root(tmp_path_factory, settings) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def no_auto_grouping(settings):
+    """Grouping after uploads would make every upload test also a grouping test."""
+    settings.VISAGE_AUTO_GROUP = False
+
+
+@pytest.fixture(autouse=True)
 def eager_celery():
     """Run tasks in-process; the integration tests start a real worker instead."""
     from workers.celery_app import app

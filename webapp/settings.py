@@ -146,6 +146,7 @@ VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
 VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores
 VISAGE_PROCESS_BATCH_SIZE = _env_int("VISAGE_PROCESS_BATCH_SIZE", 8)
 VISAGE_GROUPING_METHOD = _env("VISAGE_GROUPING_METHOD", "hdbscan")  # or "agglomerative"
+VISAGE_AUTO_GROUP = _env_bool("VISAGE_AUTO_GROUP", True)  # group faces once uploads settle
 
 # --- Celery ----------------------------------------------------------------------------
 REDIS_URL = _env("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -156,7 +157,7 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"workers.tasks.photo_process": {"queue": "gpu"}}
+CELERY_TASK_ROUTES = {"workers.tasks.photo_process": {"queue": "gpu"}}  # the rest: default "celery"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

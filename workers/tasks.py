@@ -1,9 +1,13 @@
 """Celery tasks: thin wrappers that take ids and call a service."""
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
 
 from webapp.faces import services as face_services
+from webapp.people.arrival import SETTLE, faces_suggest_on_arrival, grouping_due
+from webapp.people.grouping import faces_group
 from workers.celery_app import app
 
 # Photos are small batches; 10 minutes is far beyond a 12-megapixel batch of 8 on a CPU.
@@ -22,4 +26,31 @@ PROCESS_SOFT_LIMIT_S = 600
     time_limit=PROCESS_SOFT_LIMIT_S + 60,
 )
 def photo_process(self, photo_ids: list[int], force: bool = False) -> dict:
-    return face_services.photo_process(photo_ids=list(photo_ids), force=force).as_dict()
+    summary = face_services.photo_process(photo_ids=list(photo_ids), force=force)
+    for owner_id, face_ids in face_services.new_faces_by_owner(summary).items():
+        owner = get_user_model().objects.get(pk=owner_id)
+        faces_suggest_on_arrival(owner=owner, face_ids=face_ids)
+        if settings.VISAGE_AUTO_GROUP:
+            people_group_when_settled.apply_async(args=[owner_id], countdown=SETTLE.total_seconds())
+    return summary.as_dict()
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError, InterfaceError),
+          retry_backoff=True, retry_kwargs={"max_retries": 5}, soft_time_limit=1800, time_limit=1900)
+def people_group(owner_id: int, method: str | None = None) -> dict:
+    """Group one user's faces (the button, and after uploads settle)."""
+    owner = get_user_model().objects.get(pk=owner_id)
+    result = faces_group(owner=owner, method=method)
+    return {"groups": result.groups, "grouped": result.grouped_faces, "unsorted": result.unsorted_faces}
+
+
+@app.task(ignore_result=True)
+def people_group_when_settled(owner_id: int) -> str:
+    """Debounced grouping after ingest: waits until uploads stop, runs once."""
+    owner = get_user_model().objects.get(pk=owner_id)
+    due = grouping_due(owner=owner)
+    if due == "later":
+        people_group_when_settled.apply_async(args=[owner_id], countdown=SETTLE.total_seconds())
+    elif due == "now":
+        people_group.delay(owner_id)
+    return due

@@ -92,7 +92,7 @@ def test_split_network_matches_the_whole_forward_and_rejects_bad_cuts():
     x = torch.rand(3, 3, 150, 150) * 255
     with torch.no_grad():
         h = split.prefix(x)
-        assert h.shape == (3, 256, 3, 3)
+        assert h.shape == (3, 256, 4, 4)
         torch.testing.assert_close(split.suffix(h), model(x), atol=1e-5, rtol=0)
     with pytest.raises(ValueError, match="must name an inner block"):
         SplitNetwork(model, "fc", 150)
@@ -103,7 +103,7 @@ def test_feature_cache_training_trains_only_the_tail(ml_toy_cache: Path, tmp_pat
     state = train(_args(ml_toy_cache, out, "--freeze-until", "conv256_1", "--feature-cache-at", "conv256_1"))
     assert state["step"] == 6
     features = np.load(ml_toy_cache.with_suffix(".scratch.conv256_1.npy"))
-    assert features.shape == (2, 30, 256, 3, 3) and features.dtype == np.float16  # plain and flipped crops
+    assert features.shape == (2, 30, 256, 4, 4) and features.dtype == np.float16  # plain and flipped crops
     torch.manual_seed(3)
     initial = build_network("dlib_resnet").state_dict()
     trained = read_checkpoint(out / "last.pt")["state_dict"]

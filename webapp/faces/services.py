@@ -25,6 +25,7 @@ class ProcessSummary:
     failed: dict[int, str] = field(default_factory=dict)
     skipped: list[int] = field(default_factory=list)
     faces: int = 0
+    face_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -63,10 +64,17 @@ def photo_process(*, photo_ids: list[int], force: bool = False) -> ProcessSummar
     if decoded:
         results = pipeline.process_decoded([image for _, image in decoded])
         for (photo, image), records in zip(decoded, results):
-            _store_faces(photo, image, records, model)
+            summary.face_ids += _store_faces(photo, image, records, model)
             summary.done.append(photo.pk)
             summary.faces += len(records)
     return summary
+
+
+def new_faces_by_owner(summary: ProcessSummary) -> dict[int, list[int]]:
+    by_owner: dict[int, list[int]] = {}
+    for face_id, owner_id in Face.objects.filter(pk__in=summary.face_ids).values_list("pk", "owner_id"):
+        by_owner.setdefault(owner_id, []).append(face_id)
+    return by_owner
 
 
 def _decode(photo: Photo) -> DecodedImage:
@@ -89,7 +97,7 @@ def _mark_failed(photo: Photo, message: str) -> None:
         )
 
 
-def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], model: EmbeddingModel) -> None:
+def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], model: EmbeddingModel) -> list[int]:
     faces = [
         Face(
             photo=photo,
@@ -121,3 +129,4 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
             thumbnail=jpeg_bytes(image.pixels, max_side=PHOTO_THUMB_SIDE),
             processed_at=timezone.now(),
         )
+    return [face.pk for face in faces]

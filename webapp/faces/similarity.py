@@ -45,8 +45,9 @@ def nearest_faces(
         where.append("id <> %s")
         params.append(exclude_face_id)
     if named_only:
+        # Evidence is what the user confirmed; suggestions are not votes.
         where.append(
-            "person_id IS NOT NULL AND EXISTS "
+            "person_state = 'confirmed' AND EXISTS "
             "(SELECT 1 FROM people_person p WHERE p.id = faces_face.person_id AND p.name <> '')"
         )
     sql = (

@@ -44,8 +44,8 @@ def library(user, albums_dir):
         for path in sorted((albums_dir / "obama_biden" / "train" / folder).iterdir()):
             photo_id = import_photo(user, album, path)
             face = max(Face.objects.filter(photo_id=photo_id), key=lambda f: f.box_width)
-            face.person = person
-            face.save(update_fields=["person"])
+            face.person, face.person_state = person, "confirmed"
+            face.save(update_fields=["person", "person_state"])
             faces.setdefault(folder, []).append(face)
     unnamed_photo = import_photo(user, album, albums_dir / "obama_biden" / "test" / "obama1.jpg")
     faces["obama_unnamed"] = list(Face.objects.filter(photo_id=unnamed_photo))

@@ -1,0 +1,42 @@
+"""What happens to faces as they arrive: an immediate name suggestion when a named person
+is close enough, and a grouping run once the uploads have settled."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from webapp.faces.models import Face
+from webapp.people.models import Operation
+from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
+from webapp.photos.models import Photo
+from webapp.search.selectors import person_guess
+
+# Grouping waits until no face arrived for this long, so a 5,000-photo upload is
+# grouped once at the end rather than after every batch.
+SETTLE = timedelta(seconds=30)
+
+
+def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
+    """k-NN against confirmed, named faces through the HNSW index: one query per face."""
+    suggested = 0
+    for face in Face.objects.filter(owner=owner, pk__in=face_ids, person__isnull=True).select_related("embedding_model"):
+        guess = person_guess(owner=owner, model=face.embedding_model, embedding=face.embedding, exclude_face_id=face.pk)
+        if guess.person is not None and guess.confidence >= SUGGEST_MIN_CONFIDENCE:
+            Face.objects.filter(pk=face.pk, person__isnull=True).update(
+                person=guess.person, person_state="auto", person_confidence=round(guess.confidence, 4)
+            )
+            suggested += 1
+    return suggested
+
+
+def grouping_due(*, owner) -> str:
+    """'now', 'later' (uploads still arriving) or 'no' (nothing new since the last run)."""
+    last_run = Operation.objects.filter(owner=owner, kind="group").order_by("-created_at").values_list("created_at", flat=True).first()
+    newest_face = Face.objects.filter(owner=owner).order_by("-created_at").values_list("created_at", flat=True).first()
+    if newest_face is None or (last_run is not None and last_run >= newest_face):
+        return "no"
+    busy = Photo.objects.filter(owner=owner, status=Photo.Status.QUEUED).exists()
+    if busy or timezone.now() - newest_face < SETTLE:
+        return "later"
+    return "now"
