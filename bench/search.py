@@ -13,7 +13,6 @@ recall@10 against exact search (index off) for several ef_search values.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import time
@@ -26,22 +25,9 @@ USERS = 10
 DIM = 128
 
 
-def bench_database_url() -> str:
-    if os.environ.get("BENCH_DATABASE_URL"):
-        return os.environ["BENCH_DATABASE_URL"]
-    import psycopg
+from bench.benchdb import use_bench_database  # noqa: E402
 
-    from webapp.embedded import embedded_database_url
-
-    base = embedded_database_url(Path(os.environ.get("VISAGE_DATA_DIR", ROOT / "var")) / "postgres")
-    with psycopg.connect(base, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'visage_bench'").fetchone():
-            conn.execute("CREATE DATABASE visage_bench")
-    return base.replace("/postgres?", "/visage_bench?")
-
-
-os.environ["DATABASE_URL"] = bench_database_url()
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+use_bench_database("visage_bench")
 
 import django  # noqa: E402
 

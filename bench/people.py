@@ -1,0 +1,162 @@
+"""Grouping and naming quality on celeba5/test, and grouping speed at scale.
+
+    .venv/bin/python bench/people.py [--skip-scale] [--reviews 100]
+
+Quality: imports celeba5/test (928 people x 5 faces) as one user's library with the
+import command (database visage_bench_people), then for HDBSCAN and agglomerative runs the
+grouping service and scores it against the true people (pairwise precision/recall/F1,
+BCubed F, share unsorted); names one face per person through the naming service the
+pages use and scores the suggested names; answers review-queue items by the true labels
+and prints how coverage grows per answer. Scale: grouping time of ml.cluster on 10k, 30k
+and 100k synthetic face-like embeddings, and the time to assign one new face.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.benchdb import use_bench_database  # noqa: E402
+
+use_bench_database("visage_bench_people")
+
+import django  # noqa: E402
+
+django.setup()
+
+import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+
+from ml.cluster import group_embeddings, pairwise_scores  # noqa: E402
+from webapp.faces.models import Face  # noqa: E402
+from webapp.faces.selectors import embedding_model_active  # noqa: E402
+from webapp.people import services  # noqa: E402
+from webapp.people.grouping import faces_group  # noqa: E402
+from webapp.people.models import FaceRejection, Operation, Person  # noqa: E402
+from webapp.people.selectors import review_queue  # noqa: E402
+from webapp.search.selectors import person_guess  # noqa: E402
+
+
+def library(owner) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
+    rows = list(Face.objects.filter(owner=owner).values_list("pk", "photo__original_name"))
+    truth = {pk: Path(name).name.split("_")[0] for pk, name in rows}
+    ids = np.array([pk for pk, _ in rows])
+    return ids, np.array([truth[i] for i in ids]), truth
+
+
+def reset(owner) -> None:
+    Face.objects.filter(owner=owner).update(person=None, person_state="", person_confidence=None)
+    FaceRejection.objects.filter(face__owner=owner).delete()
+    Person.objects.filter(owner=owner).delete()
+    Operation.objects.filter(owner=owner).delete()
+
+
+def grouping_quality(owner, ids, labels) -> None:
+    for method in ("hdbscan", "agglomerative"):
+        reset(owner)
+        start = time.perf_counter()
+        faces_group(owner=owner, method=method)
+        seconds = time.perf_counter() - start
+        person = dict(Face.objects.filter(owner=owner).values_list("pk", "person_id"))
+        predicted = np.array([person[i] if person[i] is not None else -1 for i in ids])
+        scores = pairwise_scores(predicted, labels)
+        print(f"   {method:<13} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  F1 {scores['f1']:.3f}  "
+              f"BCubed F {scores['bcubed_f']:.3f}  unsorted {100 * scores['unsorted_share']:.1f} %  ({seconds:.1f} s)")
+
+
+def naming_quality(owner, truth: dict[int, str], reviews: int) -> None:
+    reset(owner)
+    first_face: dict[str, int] = {}
+    for face_id in sorted(truth):
+        first_face.setdefault(truth[face_id], face_id)
+    start = time.perf_counter()
+    for name, face_id in first_face.items():
+        services.faces_name(owner=owner, face_ids=[face_id], name=name)
+    seconds = time.perf_counter() - start
+    named = set(first_face.values())
+
+    def scores() -> tuple[float, float, int]:
+        rows = Face.objects.filter(owner=owner).exclude(pk__in=named).values_list("pk", "person__name", "person_state")
+        suggested = [(pk, name) for pk, name, state in rows if state == "auto" and name]
+        correct_suggested = sum(truth[pk] == name for pk, name in suggested)
+        correct_total = sum(truth[pk] == name for pk, name, state in rows if name)
+        precision = correct_suggested / max(1, len(suggested))
+        return precision, len(suggested) / max(1, len(rows)), correct_total
+
+    precision, coverage, correct = scores()
+    total = len(truth) - len(named)
+    print(f"   named 1 face per person ({len(named)} names, {seconds:.0f} s): suggestions cover {100 * coverage:.1f} % "
+          f"of the other faces at {100 * precision:.1f} % precision")
+    print(f"   correct names after naming: {correct} of {total} faces ({100 * correct / total:.1f} %)")
+    for answered in range(1, reviews + 1):
+        item = review_queue(owner=owner, limit=1).first()
+        if item is None:
+            break
+        services.suggestions_answer(owner=owner, face_ids=[item.pk], accept=truth[item.pk] == item.person.name)
+        if answered in (10, 25, 50, 100) or answered == reviews:
+            _p, _c, now_correct = scores()
+            print(f"   after {answered:>3} review answers: {now_correct} correct ({100 * now_correct / total:.1f} %), "
+                  f"+{(now_correct - correct) / answered:.2f} correctly named faces per answer")
+
+
+def unit(x):
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def scale(owner) -> None:
+    rng = np.random.default_rng(0)
+    for n in (10_000, 30_000, 100_000):
+        sizes = rng.integers(5, 51, n // 20)
+        identity = np.repeat(np.arange(len(sizes)), sizes)[:n]
+        common = unit(rng.normal(size=128))
+        centres = unit(common + 0.55 * unit(rng.normal(size=(len(sizes), 128))))
+        x = unit(centres[identity] + 0.3 * rng.normal(size=(len(identity), 128)) / np.sqrt(128)).astype(np.float32)
+        photos = np.arange(len(x))
+        for method in ("hdbscan", "agglomerative") if n <= 30_000 else ("hdbscan",):
+            start = time.perf_counter()
+            labels = group_embeddings(x, photos, method=method, threshold=0.1)
+            seconds = time.perf_counter() - start
+            scores = pairwise_scores(labels[:3000], identity[:3000])
+            print(f"   {len(x):>7,} faces {method:<13} {seconds:6.1f} s  (precision {scores['precision']:.3f}, recall {scores['recall']:.3f} on a 3,000-face sample)")
+    model = embedding_model_active()
+    face = Face.objects.filter(owner=owner).first()
+    times = []
+    for _ in range(50):
+        start = time.perf_counter()
+        person_guess(owner=owner, model=model, embedding=face.embedding, exclude_face_id=face.pk)
+        times.append((time.perf_counter() - start) * 1000)
+    print(f"   assigning one new face (k-NN on the HNSW index): p50 {np.percentile(times, 50):.1f} ms, p95 {np.percentile(times, 95):.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviews", type=int, default=100)
+    parser.add_argument("--skip-scale", action="store_true")
+    args = parser.parse_args()
+    call_command("migrate", verbosity=0)
+    settings.VISAGE_AUTO_GROUP = False
+    owner, _ = get_user_model().objects.get_or_create(username="bench-people")
+    folder = Path(settings.FACES_DATA_DIR) / "celeba5" / "test"
+    if Face.objects.filter(owner=owner).count() < 4500:
+        call_command("import_photos", user=owner.username, album="celeba5 test", folder=str(folder),
+                     in_process=True, stdout=io.StringIO())
+    ids, labels, truth = library(owner)
+    print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")
+    print("\n== grouping quality")
+    grouping_quality(owner, ids, labels)
+    print("\n== naming quality")
+    naming_quality(owner, truth, args.reviews)
+    if not args.skip_scale:
+        print("\n== scale")
+        scale(owner)
+
+
+if __name__ == "__main__":
+    main()
