@@ -7,6 +7,7 @@ from django.db import InterfaceError, OperationalError
 
 from webapp.faces import services as face_services
 from webapp.people.arrival import SETTLE, faces_suggest_on_arrival, grouping_due
+from webapp.people.facemap import facemap_compute
 from webapp.people.grouping import faces_group
 from workers.celery_app import app
 
@@ -54,3 +55,9 @@ def people_group_when_settled(owner_id: int) -> str:
     elif due == "now":
         people_group.delay(owner_id)
     return due
+
+
+@app.task(acks_late=True, reject_on_worker_lost=True, soft_time_limit=1800, time_limit=1900)
+def facemap_compute_task(owner_id: int) -> int:
+    face_map = facemap_compute(owner=get_user_model().objects.get(pk=owner_id))
+    return face_map.face_count

@@ -50,3 +50,14 @@ class Operation(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+
+
+class FaceMap(models.Model):
+    """The latest 2-D map of a user's faces, computed by a task and cached here."""
+
+    owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_map")
+    points = models.JSONField(default=list)  # [[face_id, x, y], ...] with x, y in [0, 1]
+    face_count = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=10, default="queued")  # queued / running / done / failed
+    error = models.TextField(blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)

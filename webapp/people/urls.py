@@ -9,6 +9,7 @@ urlpatterns = [
     path("people/unsorted/", views.unsorted, name="people-unsorted"),
     path("people/review/", views.review, name="people-review"),
     path("people/history/", views.operations, name="people-history"),
+    path("people/map/", views.face_map, name="face-map"),
     path("people/group/", views.group, name="people-group"),
     path("people/undo/", views.undo, name="people-undo"),
     path("people/faces/", views.faces_action, name="faces-action"),

@@ -10,6 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.people import selectors, services
+from webapp.people.facemap import facemap_points, facemap_request
 from webapp.people.grouping import faces_group
 from webapp.people.oplog import NothingToUndo, operation_undo
 
@@ -144,3 +145,13 @@ def undo(request):
     except NothingToUndo as exc:
         messages.error(request, str(exc))
     return _back(request)
+
+
+@require_GET
+def face_map(request):
+    face_map = facemap_request(owner=request.user)
+    points = facemap_points(owner=request.user, face_map=face_map) if face_map.status == "done" else []
+    for point in points:
+        point["hue"] = round((point["person"] or 0) * 137.508) % 360
+    template = "people/_face_map.html" if request.htmx else "people/face_map.html"
+    return render(request, template, {"face_map": face_map, "points": points})
