@@ -41,7 +41,9 @@ from webapp.people import services  # noqa: E402
 from webapp.people.grouping import faces_group  # noqa: E402
 from webapp.people.models import FaceRejection, Operation, Person  # noqa: E402
 from webapp.people.selectors import review_queue  # noqa: E402
+from webapp.photos.models import Photo  # noqa: E402
 from webapp.search.selectors import person_guess  # noqa: E402
+from workers.tasks import photo_process  # noqa: E402
 
 
 def library(owner) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
@@ -147,6 +149,10 @@ def main() -> None:
     if Face.objects.filter(owner=owner).count() < 4500:
         call_command("import_photos", user=owner.username, album="celeba5 test", folder=str(folder),
                      in_process=True, stdout=io.StringIO())
+        # An interrupted earlier run may have left stored but unprocessed photos.
+        queued = list(Photo.objects.filter(owner=owner, status=Photo.Status.QUEUED).values_list("pk", flat=True))
+        for start in range(0, len(queued), 32):
+            photo_process.apply(args=[queued[start : start + 32]], throw=True)
     ids, labels, truth = library(owner)
     print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")
     print("\n== grouping quality")

@@ -61,3 +61,13 @@ class FaceMap(models.Model):
     status = models.CharField(max_length=10, default="queued")  # queued / running / done / failed
     error = models.TextField(blank=True)
     computed_at = models.DateTimeField(null=True, blank=True)
+
+
+class PersonDistinction(models.Model):
+    """The user said these two people are not the same: never ask again."""
+
+    first = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["first", "second"], name="one_distinction_per_pair")]

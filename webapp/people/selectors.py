@@ -1,6 +1,7 @@
 """Reads for people pages: the people list, a person's faces on a timeline, the review queue."""
 from __future__ import annotations
 
+import numpy as np
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs
 
@@ -57,3 +58,30 @@ def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
 def operation_undoable(*, owner) -> Operation | None:
     """The operation "Undo" would revert now."""
     return Operation.objects.filter(owner=owner, undone_at__isnull=True).defer("before").first()
+
+
+def person_pairs_close(*, owner, limit: int = 6, margin: float = 1.5) -> list[tuple[Person, Person, float]]:
+    """Pairs of people whose average faces are close: maybe one person split in two.
+
+    Closest first; pairs the user already called different are left out."""
+    from webapp.faces.selectors import embedding_model_active
+    from webapp.people.models import PersonDistinction
+
+    model = embedding_model_active()
+    rows = Face.objects.filter(owner=owner, embedding_model=model, person__isnull=False, person__hidden=False).values_list("person_id", "embedding")
+    sums: dict[int, np.ndarray] = {}
+    for person_id, embedding in rows:
+        sums[person_id] = sums.get(person_id, 0) + np.asarray(embedding, dtype=np.float64)
+    if len(sums) < 2:
+        return []
+    ids = list(sums)
+    centres = np.stack([sums[i] / np.linalg.norm(sums[i]) for i in ids])
+    distances = 1 - centres @ centres.T
+    told_apart = {frozenset(pair) for pair in PersonDistinction.objects.filter(first__owner=owner).values_list("first_id", "second_id")}
+    candidates = []
+    for a, b in zip(*np.triu_indices(len(ids), 1)):
+        if distances[a, b] < margin * model.same_person_threshold and frozenset((ids[a], ids[b])) not in told_apart:
+            candidates.append((float(distances[a, b]), ids[a], ids[b]))
+    candidates.sort()
+    people = Person.objects.in_bulk([i for _, a, b in candidates[:limit] for i in (a, b)])
+    return [(people[a], people[b], d) for d, a, b in candidates[:limit]]

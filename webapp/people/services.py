@@ -177,3 +177,15 @@ def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
         if not person.faces.exists():
             _delete_person(op, person)
 
+
+
+def people_distinct(*, owner, first_id: int, second_id: int) -> None:
+    """Answer "no" to "are these the same person?"."""
+    from webapp.people.models import PersonDistinction
+
+    first = person_for_owner(owner=owner, person_id=first_id)
+    second = person_for_owner(owner=owner, person_id=second_id)
+    if first.pk == second.pk:
+        raise EditError("That is one person.")
+    low, high = sorted((first.pk, second.pk))
+    PersonDistinction.objects.get_or_create(first_id=low, second_id=high)

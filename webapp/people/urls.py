@@ -10,6 +10,7 @@ urlpatterns = [
     path("people/review/", views.review, name="people-review"),
     path("people/history/", views.operations, name="people-history"),
     path("people/map/", views.face_map, name="face-map"),
+    path("people/pairs/", views.pair_answer, name="people-pair-answer"),
     path("people/group/", views.group, name="people-group"),
     path("people/undo/", views.undo, name="people-undo"),
     path("people/faces/", views.faces_action, name="faces-action"),

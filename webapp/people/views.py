@@ -58,6 +58,7 @@ def _review_page(request, template: str):
     return render(request, template, {
         "faces": selectors.review_queue(owner=request.user),
         "remaining": selectors.review_count(owner=request.user),
+        "pairs": selectors.person_pairs_close(owner=request.user),
     })
 
 
@@ -128,6 +129,22 @@ def person_edit(request, person_id: int):
     except (services.EditError, ValueError) as exc:
         messages.error(request, str(exc))
     return _back(request)
+
+
+@require_POST
+def pair_answer(request):
+    """ "Are these the same person?": yes merges the second into the first, no remembers."""
+    try:
+        first, second = int(request.POST["first"]), int(request.POST["second"])
+        if request.POST.get("answer") == "same":
+            target = services.person_merge(owner=request.user, source_id=second, target_id=first)
+            messages.success(request, f"Merged into {target}.")
+        else:
+            services.people_distinct(owner=request.user, first_id=first, second_id=second)
+            messages.success(request, "Noted: two different people.")
+    except (KeyError, ValueError, services.EditError) as exc:
+        messages.error(request, str(exc) if isinstance(exc, services.EditError) else "Bad request.")
+    return _back(request, "people-review")
 
 
 @require_POST
