@@ -28,7 +28,10 @@ class ProcessSummary:
     face_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The task result: counts and photo ids (face ids stay out of the broker's logs)."""
+        result = asdict(self)
+        del result["face_ids"]
+        return result
 
 
 def photo_process(*, photo_ids: list[int], force: bool = False) -> ProcessSummary:
