@@ -8,7 +8,7 @@ from django.db import InterfaceError, OperationalError
 from webapp.faces import services as face_services
 from webapp.people.arrival import SETTLE, faces_suggest_on_arrival, grouping_due
 from webapp.people.facemap import facemap_compute
-from webapp.people.grouping import faces_group
+from webapp.people.grouping import faces_group, grouping_run_execute, grouping_start
 from workers.celery_app import app
 
 # Photos are small batches; 10 minutes is far beyond a 12-megapixel batch of 8 on a CPU.
@@ -38,10 +38,12 @@ def photo_process(self, photo_ids: list[int], force: bool = False) -> dict:
 
 @app.task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError, InterfaceError),
           retry_backoff=True, retry_kwargs={"max_retries": 5}, soft_time_limit=1800, time_limit=1900)
-def people_group(owner_id: int, method: str | None = None) -> dict:
-    """Group one user's faces (the button, and after uploads settle)."""
-    owner = get_user_model().objects.get(pk=owner_id)
-    result = faces_group(owner=owner, method=method)
+def people_group(owner_id: int, method: str | None = None, run_id: int | None = None) -> dict:
+    """Group one user's faces: a run started from the page (run_id), or after uploads settle."""
+    if run_id is not None:
+        result = grouping_run_execute(run_id=run_id)
+    else:
+        result = faces_group(owner=get_user_model().objects.get(pk=owner_id), method=method)
     return {"groups": result.groups, "grouped": result.grouped_faces, "unsorted": result.unsorted_faces}
 
 
@@ -53,7 +55,7 @@ def people_group_when_settled(owner_id: int) -> str:
     if due == "later":
         people_group_when_settled.apply_async(args=[owner_id], countdown=SETTLE.total_seconds())
     elif due == "now":
-        people_group.delay(owner_id)
+        grouping_start(owner=owner)
     return due
 
 

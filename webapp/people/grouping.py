@@ -27,7 +27,8 @@ class GroupingResult:
     unsorted_faces: int
 
 
-def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2) -> GroupingResult:
+def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, report=lambda share, message: None) -> GroupingResult:
+    """Group the user's open faces. ``report(share, message)`` hears about progress."""
     method = method or settings.VISAGE_GROUPING_METHOD
     model = embedding_model_active()
     with recorded_operation(owner=owner, kind="group", summary=f"Grouped faces ({method})") as op:
@@ -39,6 +40,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2) 
         )
         if not rows:
             return GroupingResult(0, 0, 0)
+        report(0.1, f"Grouping {len(rows)} faces")
         face_ids = np.array([r[0] for r in rows])
         photo_ids = np.array([r[1] for r in rows])
         current = {r[0]: r[2] for r in rows}
@@ -46,6 +48,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2) 
         labels = group_embeddings(
             embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size
         )
+        report(0.6, "Assigning groups to people")
         op.touch_faces(face_ids.tolist())
         rejected: dict[int, set[int]] = {}
         for face_id, person_id in FaceRejection.objects.filter(face_id__in=face_ids.tolist()).values_list("face_id", "person_id"):
@@ -78,6 +81,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2) 
             if not person.faces.exists():
                 op.touch_people([person.pk])
                 person.delete()
+        report(0.9, "Updating name suggestions")
         names_propagate(owner=owner, recorder=op)
         grouped = sum(1 for p in assignment.values() if p)
         return GroupingResult(groups, grouped, len(assignment) - grouped)
@@ -95,3 +99,44 @@ def _person_for_group(owner, op, members: list[int], current: dict[int, int | No
     op.created_person(person)
     taken.add(person.pk)
     return person
+
+
+def grouping_start(*, owner, method: str | None = None) -> GroupingRun:
+    """Queue a grouping run; one at a time per user (a second start returns the running one)."""
+    from django.db import transaction
+
+    from webapp.people.models import GroupingRun
+
+    with transaction.atomic():
+        active = GroupingRun.objects.select_for_update().filter(owner=owner, status__in=["queued", "running"]).first()
+        if active is not None:
+            return active
+        run = GroupingRun.objects.create(owner=owner, method=method or settings.VISAGE_GROUPING_METHOD)
+        from workers.tasks import people_group
+
+        transaction.on_commit(lambda: people_group.delay(owner.pk, run.method, run.pk))
+    return run
+
+
+def grouping_run_execute(*, run_id: int) -> GroupingResult:
+    """The task body: run the grouping and keep the run row up to date for the page."""
+    from django.utils import timezone
+
+    from webapp.people.models import GroupingRun
+
+    run = GroupingRun.objects.select_related("owner").get(pk=run_id)
+
+    def report(share: float, message: str) -> None:
+        GroupingRun.objects.filter(pk=run.pk).update(status="running", progress=share, message=message)
+
+    report(0.0, "Starting")
+    try:
+        result = faces_group(owner=run.owner, method=run.method, report=report)
+    except Exception as exc:
+        GroupingRun.objects.filter(pk=run.pk).update(status="failed", message=f"Grouping failed: {exc}"[:300], finished_at=timezone.now())
+        raise
+    GroupingRun.objects.filter(pk=run.pk).update(
+        status="done", progress=1.0, finished_at=timezone.now(),
+        message=f"{result.groups} group(s); {result.unsorted_faces} face(s) left unsorted",
+    )
+    return result

@@ -55,6 +55,12 @@ def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
     return Operation.objects.filter(owner=owner).defer("before")[:limit]
 
 
+def grouping_latest(*, owner):
+    from webapp.people.models import GroupingRun
+
+    return GroupingRun.objects.filter(owner=owner).first()
+
+
 def operation_undoable(*, owner) -> Operation | None:
     """The operation "Undo" would revert now."""
     return Operation.objects.filter(owner=owner, undone_at__isnull=True).defer("before").first()

@@ -11,6 +11,7 @@ urlpatterns = [
     path("people/history/", views.operations, name="people-history"),
     path("people/map/", views.face_map, name="face-map"),
     path("people/pairs/", views.pair_answer, name="people-pair-answer"),
+    path("people/group/progress/", views.group_progress, name="people-group-progress"),
     path("people/group/", views.group, name="people-group"),
     path("people/undo/", views.undo, name="people-undo"),
     path("people/faces/", views.faces_action, name="faces-action"),

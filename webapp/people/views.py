@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from webapp.people import selectors, services
 from webapp.people.facemap import facemap_points, facemap_request
-from webapp.people.grouping import faces_group
+from webapp.people.grouping import grouping_start
 from webapp.people.oplog import NothingToUndo, operation_undo
 
 
@@ -37,6 +37,7 @@ def people_list(request):
         "unsorted": selectors.unsorted_faces(owner=request.user).count(),
         "to_review": selectors.review_count(owner=request.user),
         "last_operation": selectors.operation_undoable(owner=request.user),
+        "run": selectors.grouping_latest(owner=request.user),
     })
 
 
@@ -149,9 +150,13 @@ def pair_answer(request):
 
 @require_POST
 def group(request):
-    result = faces_group(owner=request.user, method=request.POST.get("method") or None)
-    messages.success(request, f"Grouping found {result.groups} group(s); {result.unsorted_faces} face(s) stay unsorted.")
+    grouping_start(owner=request.user, method=request.POST.get("method") or None)
     return _back(request)
+
+
+@require_GET
+def group_progress(request):
+    return render(request, "people/_grouping.html", {"run": selectors.grouping_latest(owner=request.user)})
 
 
 @require_POST

@@ -75,10 +75,22 @@ def test_person_page_rename_split_merge_hide(alice_client, user, library):
     assert "merged into themselves" in bad.content.decode()
 
 
-def test_group_button_groups_faces(alice_client, user, library):
-    response = alice_client.post(reverse("people-group"), follow=True)
-    assert "Grouping found" in response.content.decode()
+def test_group_button_runs_a_task_with_progress(alice_client, user, library, django_capture_on_commit_callbacks):
+    from webapp.people.models import GroupingRun
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        alice_client.post(reverse("people-group"))
+        alice_client.post(reverse("people-group"))  # a second start joins the first
+    assert GroupingRun.objects.filter(owner=user).count() == 1
+    waiting = alice_client.get(reverse("people-group-progress")).content.decode()
+    assert 'role="progressbar"' in waiting and "every 2s" in waiting
+    for callback in callbacks:
+        callback()  # the worker picks the task up
+    run = GroupingRun.objects.get(owner=user)
+    assert run.status == "done" and run.progress == 1.0 and "group(s)" in run.message
     assert Operation.objects.filter(owner=user, kind="group").count() == 1
+    finished = alice_client.get(reverse("people-list")).content.decode()
+    assert "Last grouping" in finished and run.message in finished
 
 
 def test_people_pages_are_private(library, user):
