@@ -5,7 +5,6 @@ None of these tests touch the database.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,16 +14,14 @@ CHECKPOINT = REPO / "models" / "dlib_resnet_v1.pt"
 
 
 @pytest.fixture(scope="session")
-def ml_data_dir() -> Path:
-    path = Path(os.environ.get("FACES_DATA_DIR", REPO.parent / "shared" / "datasets"))
-    if not (path / "albums").is_dir():
-        pytest.skip(f"face data not found at {path}: set FACES_DATA_DIR to the datasets folder")
-    return path
+def ml_data_dir(faces_data_dir: Path) -> Path:
+    """The datasets folder (FACES_DATA_DIR); see tests/conftest.py."""
+    return faces_data_dir
 
 
 @pytest.fixture(scope="session")
-def ml_albums(ml_data_dir: Path) -> Path:
-    return ml_data_dir / "albums"
+def ml_albums(albums_dir: Path) -> Path:
+    return albums_dir
 
 
 @pytest.fixture(scope="session")
