@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from webapp.faces.models import Face
 from webapp.people.models import Operation
-from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
+from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE, naming_threshold
 from webapp.photos.models import Photo
 from webapp.search.selectors import person_guess
 
@@ -21,7 +21,10 @@ def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
     """k-NN against confirmed, named faces through the HNSW index: one query per face."""
     suggested = 0
     for face in Face.objects.filter(owner=owner, pk__in=face_ids, person__isnull=True).select_related("embedding_model"):
-        guess = person_guess(owner=owner, model=face.embedding_model, embedding=face.embedding, exclude_face_id=face.pk)
+        guess = person_guess(
+            owner=owner, model=face.embedding_model, embedding=face.embedding, exclude_face_id=face.pk,
+            threshold=naming_threshold(face.embedding_model),
+        )
         if guess.person is not None and guess.confidence >= SUGGEST_MIN_CONFIDENCE:
             Face.objects.filter(pk=face.pk, person__isnull=True).update(
                 person=guess.person, person_state="auto", person_confidence=round(guess.confidence, 4)

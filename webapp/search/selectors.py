@@ -59,8 +59,11 @@ def embedding_similar(*, owner, model: EmbeddingModel, embedding: np.ndarray, li
     return [SimilarFace(faces[n.face_id], n.distance) for n in neighbours if n.face_id in faces]
 
 
-def person_guess(*, owner, model: EmbeddingModel, embedding: np.ndarray, exclude_face_id: int | None = None) -> PersonGuess:
-    """Who is this? A distance-weighted vote of the nearest named faces within the model's threshold."""
+def person_guess(
+    *, owner, model: EmbeddingModel, embedding: np.ndarray, exclude_face_id: int | None = None, threshold: float | None = None
+) -> PersonGuess:
+    """Who is this? A distance-weighted vote of the nearest confirmed, named faces within
+    ``threshold`` (default: the model's same-person distance)."""
     neighbours = nearest_faces(
         owner_id=owner.pk, model_id=model.pk, query=embedding, limit=GUESS_NEIGHBOURS,
         exclude_face_id=exclude_face_id, named_only=True,
@@ -68,7 +71,7 @@ def person_guess(*, owner, model: EmbeddingModel, embedding: np.ndarray, exclude
     person_of = dict(Face.objects.filter(pk__in=[n.face_id for n in neighbours]).values_list("pk", "person_id"))
     guess: Guess = knn_guess(
         [n.distance for n in neighbours], [person_of[n.face_id] for n in neighbours],
-        threshold=model.same_person_threshold, k=GUESS_NEIGHBOURS,
+        threshold=threshold or model.same_person_threshold, k=GUESS_NEIGHBOURS,
     )
     person = Person.objects.filter(pk=guess.label, owner=owner).first() if guess.label is not None else None
     return PersonGuess(person, guess.confidence if person else 0.0, guess.votes if person else 0)
