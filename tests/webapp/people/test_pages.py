@@ -44,6 +44,7 @@ def test_name_faces_from_the_unsorted_page_then_review_and_undo(alice_client, us
     assert "Penny" in people and "Review 2 suggestions" in people
     queue = alice_client.get(reverse("people-review")).content.decode()
     assert queue.count("Is this Penny?") == 2
+    assert queue.count('form="bulk-review"') == 2 and "Yes to the selected" in queue
     answer = alice_client.post(reverse("faces-action"), {"action": "confirm", "face_ids": [suggested[0].pk], "from": "review"}, HTTP_HX_REQUEST="true")
     assert answer.status_code == 200 and answer.content.decode().count("Is this Penny?") == 1 and "<html" not in answer.content.decode()
     assert Face.objects.get(pk=suggested[0].pk).person_state == "confirmed"
@@ -59,6 +60,7 @@ def test_person_page_rename_split_merge_hide(alice_client, user, library):
     penny = Person.objects.get(owner=user, name="Penny")
     page = alice_client.get(reverse("person-detail", args=[penny.pk])).content.decode()
     assert "7 faces" in page and 'name="face_ids"' in page
+    assert "Date unknown" in page  # the timeline groups faces by month taken
 
     alice_client.post(reverse("person-edit", args=[penny.pk]), {"action": "rename", "name": "Penny H."})
     assert Person.objects.get(pk=penny.pk).name == "Penny H."

@@ -1,7 +1,8 @@
 // Face selection (click, shift-click for a range) and the review queue's keyboard.
 (() => {
   for (const form of document.querySelectorAll("[data-selection]")) {
-    const boxes = [...form.querySelectorAll("input[name=face_ids]")];
+    // Checkboxes may sit outside the form and join it with form="<id>".
+    const boxes = [...form.querySelectorAll("input[name=face_ids]"), ...(form.id ? document.querySelectorAll(`input[form="${form.id}"]`) : [])];
     const count = form.querySelector("[data-count]");
     let last = null;
     const update = () => {
