@@ -37,12 +37,14 @@ def person_faces(*, person: Person) -> QuerySet[Face]:
 
 def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
     """Open suggestions, most informative first: those nearest the decision boundary
-    (confidence close to the 0.5 bar), where one answer settles the most doubt."""
+    (confidence close to the suggestion bar), where one answer settles the most doubt."""
+    from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
+
     return (
         Face.objects.filter(owner=owner, person_state="auto", person__name__gt="")
         .select_related("person", "photo")
         .defer("embedding", "thumbnail", "photo__thumbnail")
-        .annotate(doubt=Abs(F("person_confidence") - 0.5))
+        .annotate(doubt=Abs(F("person_confidence") - SUGGEST_MIN_CONFIDENCE))
         .order_by("doubt", "pk")[:limit]
     )
 
