@@ -154,6 +154,8 @@ def test_another_users_faces_are_invisible_everywhere(library, albums_dir):
     assert missing.status_code == 404 and missing.json()["error"] == "No face with id 1000000000."  # same answer: no leak
     verify = client.post(reverse("api-verify"), {"face_a": foreign.pk, "face_b": library["biden"][0].pk}, content_type="application/json")
     assert verify.status_code == 404
+    page = client.post(reverse("verify"), {"face_a": foreign.pk, "face_b": library["biden"][0].pk}).content.decode()
+    assert f"No face with id {foreign.pk}." in page and "Distance" not in page
     assert client.get(reverse("api-people-search"), {"q": "barack"}).json()["results"] == []
     # Mallory's own who-is-this finds nothing of Alice's.
     data = (albums_dir / "obama_biden" / "test" / "obama_and_biden.jpg").read_bytes()
