@@ -1,8 +1,11 @@
 """Triplet-loss training (FaceNet) on cached aligned faces, with online semi-hard mining.
 
-    python -m ml.train --out var/training/facenet_v2 --init models/dlib_resnet_v1.pt \
+    python -m ml.train --out var/training/feat_b --init models/dlib_resnet_v1.pt \
         --train-cache var/facecache/train.npy --val-cache var/facecache/val.npy \
-        --val-pairs ../shared/datasets/celeba5/pairs_val.txt --p 30 --k 4 --extra 8 --lr 1e-4
+        --val-pairs ../shared/datasets/celeba5/pairs_val.txt --feature-cache-at conv256_1 \
+        --p 30 --k 5 --extra 10 --alpha 0.05 --relative-lr --lr 3e-4 --warmup 30 --epochs 3
+
+(the run behind models/facenet_v2.pt; see docs/model.md for what else was tried).
 
 Build the caches first with ``python -m ml.facecache``. The run writes into --out:
 ``last.pt`` (weights + optimiser + position, rewritten atomically every --save-every
