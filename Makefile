@@ -19,11 +19,12 @@ install: $(STAMP)
 run: install
 	$(PY) -m webapp.localstack
 
-# docker-compose 1.29 validates docker-compose.yml without an engine (Debian package).
+# Debian packages the tests drive: docker-compose 1.29 validates docker-compose.yml
+# without an engine; chromium is the real browser of the end-to-end tests.
 system-test-deps:
-	@command -v docker-compose >/dev/null || { \
+	@command -v docker-compose >/dev/null && command -v chromium >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq docker-compose >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq docker-compose chromium >/dev/null; }
 
 test: install system-test-deps
 	$(PY) -m pytest
