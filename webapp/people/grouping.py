@@ -79,8 +79,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         abandoned = {p for p in current.values() if p} - set(assignment.values())
         for person in Person.objects.filter(pk__in=abandoned, name=""):
             if not person.faces.exists():
-                op.touch_people([person.pk])
-                person.delete()
+                op.delete_person(person)
         report(0.9, "Updating name suggestions")
         names_propagate(owner=owner, recorder=op)
         grouped = sum(1 for p in assignment.values() if p)

@@ -51,6 +51,14 @@ class OperationRecorder:
     def created_person(self, person: Person) -> None:
         self.people.setdefault(str(person.pk), None)
 
+    def delete_person(self, person: Person) -> None:
+        """Delete a person after recording every row the delete changes: the person, the
+        faces that point at it (set to no one) and the rejections of it (cascaded)."""
+        self.touch_people([person.pk])
+        self.touch_faces(Face.objects.filter(person=person).values_list("pk", flat=True))
+        self.touch_faces(FaceRejection.objects.filter(person=person).values_list("face_id", flat=True))
+        person.delete()
+
     def as_json(self) -> dict:
         return {"faces": self.faces, "people": self.people, "rejections": self.rejections}
 

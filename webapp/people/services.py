@@ -42,14 +42,6 @@ def _clean_name(name: str) -> str:
     return name
 
 
-def _delete_person(op: OperationRecorder, person: Person) -> None:
-    """Delete a person after recording everything the delete cascades to."""
-    op.touch_people([person.pk])
-    op.touch_faces(Face.objects.filter(person=person).values_list("pk", flat=True))
-    op.touch_faces(FaceRejection.objects.filter(person=person).values_list("face_id", flat=True))
-    person.delete()
-
-
 def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
     """Name one or several faces: they are confirmed as that person (an existing person of
     that name, else a new one), and the name spreads to similar faces as suggestions."""
@@ -113,7 +105,7 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         Face.objects.filter(pk__in=moved).update(person=target)
         # The user said these faces are one person: remove rejections that contradict it.
         FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
-        _delete_person(op, source)
+        op.delete_person(source)
         target.name = name
         target.hidden = target.hidden and source.hidden
         target.save(update_fields=["name", "hidden"])
@@ -175,7 +167,7 @@ def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
 def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
     for person in Person.objects.filter(pk__in=person_ids, name=""):
         if not person.faces.exists():
-            _delete_person(op, person)
+            op.delete_person(person)
 
 
 
