@@ -4,12 +4,25 @@ The database is the real embedded PostgreSQL with pgvector (see webapp/settings.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def require_program(name: str) -> str:
+    """Path of a Debian program the tests drive. `make test` installs it; CI must have it,
+    a developer's machine without it skips the test."""
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing: `make test` installs it (apt-get install {name})")
+        pytest.skip(f"{name} not installed (make test installs it)")
+    return path
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import require_program
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
 def docker_compose() -> str:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is missing: `make test` installs it (apt-get install docker-compose)")
-        pytest.skip("docker-compose not installed (make test installs it)")
-    return binary
+    return require_program("docker-compose")
 
 
 def compose_config(docker_compose: str, workdir: Path, env_lines: list[str]) -> subprocess.CompletedProcess:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import require_program
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls the tests
 # make around it are ordinary synchronous ones.
@@ -20,12 +21,7 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is missing: `make test` installs it (apt-get install chromium)")
-        pytest.skip("chromium not installed (make test installs it)")
-    return path
+    return require_program("chromium")
 
 
 @pytest.fixture(scope="session")
