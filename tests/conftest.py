@@ -52,6 +52,20 @@ def media_root(tmp_path_factory, settings) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def shipped_model_registered(request):
+    """The data migration registers model v1, but the flush after a transactional test
+    deletes it; put it back for every database test."""
+    if request.node.get_closest_marker("django_db") is None:
+        return
+    from django.conf import settings as django_settings
+
+    from webapp.faces.models import EmbeddingModel
+    from webapp.faces.registry import register_shipped_model
+
+    register_shipped_model(EmbeddingModel, django_settings.MODELS_DIR)
+
+
+@pytest.fixture(autouse=True)
 def no_auto_grouping(settings):
     """Grouping after uploads would make every upload test also a grouping test."""
     settings.VISAGE_AUTO_GROUP = False

@@ -8,7 +8,7 @@ from tests.conftest import make_user
 from tests.e2e.conftest import screenshot
 from webapp.photos.models import Photo
 
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # keep migration rows
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_upload_and_browse(page, live_server, albums_dir, tmp_path):

@@ -18,9 +18,9 @@ from webapp.photos.models import Photo
 from webapp.photos.services import album_create
 
 ROOT = Path(__file__).resolve().parents[2]
-# serialized_rollback: the flush after a transactional test would also delete the rows
-# migrations created (the registered embedding model); this restores them.
-pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

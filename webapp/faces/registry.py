@@ -27,3 +27,21 @@ def checkpoint_fields(models_dir: Path, relative_path: str) -> dict:
         "metrics": metrics,
         "same_person_threshold": float(metrics.get("same_person_threshold", FALLBACK_THRESHOLD)),
     }
+
+
+SHIPPED_CHECKPOINT = "dlib_resnet_v1.pt"
+SHIPPED_NAME = "dlib ResNet (pretrained, converted from @vladmandic/face-api)"
+
+
+def register_shipped_model(embedding_model_class, models_dir: Path) -> None:
+    """Register the shipped checkpoint as version 1 (active when nothing else is).
+
+    Takes the model class so the data migration can pass its historical model."""
+    if embedding_model_class.objects.filter(version=1).exists():
+        return
+    embedding_model_class.objects.create(
+        version=1,
+        name=SHIPPED_NAME,
+        is_active=not embedding_model_class.objects.filter(is_active=True).exists(),
+        **checkpoint_fields(models_dir, SHIPPED_CHECKPOINT),
+    )
