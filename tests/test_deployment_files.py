@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,24 @@ def test_compose_services_match_the_design():
     assert services["db"]["image"].startswith("pgvector/pgvector")
     assert all("healthcheck" in service for service in services.values())
     assert {"media", "pgdata"} <= set(compose["volumes"])
+
+
+def test_production_settings_pass_the_deploy_check():
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("VISAGE_")},
+        "VISAGE_DEV": "0",
+        "VISAGE_SECRET_KEY": "x" * 20 + "-a-long-random-production-secret-for-the-check-" + "y" * 10,
+        "VISAGE_ALLOWED_HOSTS": "photos.example.org",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("VISAGE_")}, "VISAGE_DEV": "0"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "VISAGE_SECRET_KEY must be set" in result.stderr

@@ -37,9 +37,12 @@ def _env_float(name: str, default: float) -> float:
 
 
 DEBUG = _env_bool("VISAGE_DEBUG", False)
+# VISAGE_DEV=1 (the default of `make run` and the tests): a local, loopback-only install.
+# Production (docker-compose) sets VISAGE_DEV=0: a real secret and HTTPS-only cookies.
+DEV = _env_bool("VISAGE_DEV", True)
 SECRET_KEY = _env("VISAGE_SECRET_KEY") or (
-    # A fixed development key is only acceptable when nothing is exposed: DEBUG or tests.
-    "visage-insecure-development-key" if DEBUG or _env_bool("VISAGE_DEV", True) else None
+    # A fixed development key is only acceptable when nothing is exposed.
+    "visage-insecure-development-key" if DEBUG or DEV else None
 )
 if SECRET_KEY is None:
     raise RuntimeError("VISAGE_SECRET_KEY must be set in production (VISAGE_DEV=0)")
@@ -160,6 +163,22 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {"workers.tasks.photo_process": {"queue": "gpu"}}  # the rest: default "celery"
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# --- Security headers and cookies ---------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+if not DEV:
+    SECURE_SSL_REDIRECT = _env_bool("VISAGE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = _env_int("VISAGE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    # Allows (does not make) a submission to the browsers' HSTS preload list.
+    SECURE_HSTS_PRELOAD = _env_bool("VISAGE_HSTS_PRELOAD", True)
+    CSRF_TRUSTED_ORIGINS = [f"https://{host}" for host in ALLOWED_HOSTS]
 
 LOGGING = {
     "version": 1,
