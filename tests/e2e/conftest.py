@@ -19,8 +19,10 @@ def chromium_path() -> str:
     return require_program("chromium")
 
 
-@pytest.fixture(scope="session")
-def browser(chromium_path):
+@pytest.fixture(scope="module")
+def browser(chromium_path, allow_orm_beside_playwright):
+    """One browser per module: Playwright's event loop must be gone before other tests
+    touch the database from this thread."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
