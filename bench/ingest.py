@@ -12,7 +12,6 @@ pipeline avoids; targets are printed as ratios.
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import sys
 import tempfile
@@ -71,7 +70,7 @@ def run_workload(owner, name: str, paths: list[Path]) -> dict:
     batch = settings.VISAGE_PROCESS_BATCH_SIZE
     start = time.perf_counter()
     for i in range(0, len(ids), batch):
-        photo_process.apply(args=[ids[i : i + batch]], throw=True)
+        photo_process.apply(args=[ids[i : i + batch]], kwargs={"schedule_grouping": False}, throw=True)
     elapsed = time.perf_counter() - start
     faces = Face.objects.filter(photo__album=album).count()
     t = pipeline.timings

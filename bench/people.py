@@ -158,7 +158,7 @@ def main() -> None:
         # An interrupted earlier run may have left stored but unprocessed photos.
         queued = list(Photo.objects.filter(owner=owner, status=Photo.Status.QUEUED).values_list("pk", flat=True))
         for start in range(0, len(queued), 32):
-            photo_process.apply(args=[queued[start : start + 32]], throw=True)
+            photo_process.apply(args=[queued[start : start + 32]], kwargs={"schedule_grouping": False}, throw=True)
     ids, labels, truth = library(owner)
     print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")
     if not args.skip_quality:

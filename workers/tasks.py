@@ -8,8 +8,9 @@ from django.db import InterfaceError, OperationalError
 from webapp.faces import services as face_services
 from webapp.people.arrival import SETTLE, faces_suggest_on_arrival, grouping_due
 from webapp.people.facemap import facemap_compute
-from webapp.people.grouping import faces_group, grouping_run_execute, grouping_start
+from webapp.people.grouping import grouping_run_execute, grouping_start
 from workers.celery_app import app
+from workers.dispatch import send_quietly
 
 # Photos are small batches; 10 minutes is far beyond a 12-megapixel batch of 8 on a CPU.
 PROCESS_SOFT_LIMIT_S = 600
@@ -26,24 +27,22 @@ PROCESS_SOFT_LIMIT_S = 600
     soft_time_limit=PROCESS_SOFT_LIMIT_S,
     time_limit=PROCESS_SOFT_LIMIT_S + 60,
 )
-def photo_process(self, photo_ids: list[int], force: bool = False) -> dict:
+def photo_process(self, photo_ids: list[int], force: bool = False, schedule_grouping: bool = True) -> dict:
+    """schedule_grouping=False: the caller groups by itself (imports run without a worker)."""
     summary = face_services.photo_process(photo_ids=list(photo_ids), force=force)
     for owner_id, face_ids in face_services.new_faces_by_owner(summary).items():
         owner = get_user_model().objects.get(pk=owner_id)
         faces_suggest_on_arrival(owner=owner, face_ids=face_ids)
-        if settings.VISAGE_AUTO_GROUP:
-            people_group_when_settled.apply_async(args=[owner_id], countdown=SETTLE.total_seconds())
+        if schedule_grouping and settings.VISAGE_AUTO_GROUP:
+            send_quietly(people_group_when_settled, args=[owner_id], countdown=SETTLE.total_seconds())
     return summary.as_dict()
 
 
 @app.task(acks_late=True, reject_on_worker_lost=True, autoretry_for=(OperationalError, InterfaceError),
           retry_backoff=True, retry_kwargs={"max_retries": 5}, soft_time_limit=1800, time_limit=1900)
-def people_group(owner_id: int, method: str | None = None, run_id: int | None = None) -> dict:
-    """Group one user's faces: a run started from the page (run_id), or after uploads settle."""
-    if run_id is not None:
-        result = grouping_run_execute(run_id=run_id)
-    else:
-        result = faces_group(owner=get_user_model().objects.get(pk=owner_id), method=method)
+def people_group(run_id: int) -> dict:
+    """Carry out a grouping run (from the page's button, or once uploads settle)."""
+    result = grouping_run_execute(run_id=run_id)
     return {"groups": result.groups, "grouped": result.grouped_faces, "unsorted": result.unsorted_faces}
 
 
@@ -53,7 +52,7 @@ def people_group_when_settled(owner_id: int) -> str:
     owner = get_user_model().objects.get(pk=owner_id)
     due = grouping_due(owner=owner)
     if due == "later":
-        people_group_when_settled.apply_async(args=[owner_id], countdown=SETTLE.total_seconds())
+        send_quietly(people_group_when_settled, args=[owner_id], countdown=SETTLE.total_seconds())
     elif due == "now":
         grouping_start(owner=owner)
     return due

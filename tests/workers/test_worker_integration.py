@@ -105,3 +105,23 @@ def test_uploaded_photo_is_processed_by_a_real_worker(worker, client, user, albu
 
     progress = client.get(reverse("album-progress", args=[album.pk]))
     assert b"All 1 photo processed" in progress.content
+
+
+def test_upload_while_the_broker_is_down_is_stored_and_stays_queued(client, user, albums_dir, eager_celery):
+    from webapp.embedded import free_tcp_port
+
+    point_app_at_broker(eager_celery, f"redis://127.0.0.1:{free_tcp_port()}/0")  # nothing listens there
+    eager_celery.conf.task_always_eager = False
+    try:
+        client.force_login(user)
+        album = album_create(owner=user, name="Offline")
+        response = client.post(
+            reverse("album-upload", args=[album.pk]),
+            {"files": [SimpleUploadedFile("bbt3.jpg", (albums_dir / "bbt" / "bbt3.jpg").read_bytes())]},
+            HTTP_ACCEPT="application/json",
+        )
+    finally:
+        point_app_at_broker(eager_celery, settings.CELERY_BROKER_URL)
+    [result] = response.json()["results"]
+    assert response.status_code == 200 and result["status"] == "added"
+    assert Photo.objects.get(pk=result["photo_id"]).status == Photo.Status.QUEUED

@@ -19,6 +19,8 @@ SETTLE = timedelta(seconds=30)
 
 def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
     """k-NN against confirmed, named faces through the HNSW index: one query per face."""
+    if not Face.objects.filter(owner=owner, person_state="confirmed", person__name__gt="").exists():
+        return 0  # nobody named yet: spare every new face its index query
     suggested = 0
     for face in Face.objects.filter(owner=owner, pk__in=face_ids, person__isnull=True).select_related("embedding_model"):
         guess = person_guess(

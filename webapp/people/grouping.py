@@ -11,11 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from ml.cluster import group_embeddings
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
-from webapp.people.models import FaceRejection, Person
+from webapp.people.models import FaceRejection, GroupingRun, Person
 from webapp.people.oplog import recorded_operation
 from webapp.people.propagation import names_propagate
 
@@ -31,15 +33,15 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
     """Group the user's open faces. ``report(share, message)`` hears about progress."""
     method = method or settings.VISAGE_GROUPING_METHOD
     model = embedding_model_active()
+    rows = list(
+        Face.objects.filter(owner=owner, embedding_model=model)
+        .exclude(person_state="confirmed")
+        .exclude(person_state="auto", person__name__gt="")
+        .values_list("pk", "photo_id", "person_id", "embedding")
+    )
+    if not rows:
+        return GroupingResult(0, 0, 0)  # nothing to do, and nothing for the undo log
     with recorded_operation(owner=owner, kind="group", summary=f"Grouped faces ({method})") as op:
-        rows = list(
-            Face.objects.filter(owner=owner, embedding_model=model)
-            .exclude(person_state="confirmed")
-            .exclude(person_state="auto", person__name__gt="")
-            .values_list("pk", "photo_id", "person_id", "embedding")
-        )
-        if not rows:
-            return GroupingResult(0, 0, 0)
         report(0.1, f"Grouping {len(rows)} faces")
         face_ids = np.array([r[0] for r in rows])
         photo_ids = np.array([r[1] for r in rows])
@@ -102,40 +104,37 @@ def _person_for_group(owner, op, members: list[int], current: dict[int, int | No
 
 def grouping_start(*, owner, method: str | None = None) -> GroupingRun:
     """Queue a grouping run; one at a time per user (a second start returns the running one)."""
-    from django.db import transaction
-
-    from webapp.people.models import GroupingRun
+    from workers.dispatch import send_quietly
+    from workers.tasks import people_group  # workers import this module
 
     with transaction.atomic():
-        active = GroupingRun.objects.select_for_update().filter(owner=owner, status__in=["queued", "running"]).first()
+        active = (
+            GroupingRun.objects.select_for_update()
+            .filter(owner=owner, status__in=[GroupingRun.Status.QUEUED, GroupingRun.Status.RUNNING])
+            .first()
+        )
         if active is not None:
             return active
         run = GroupingRun.objects.create(owner=owner, method=method or settings.VISAGE_GROUPING_METHOD)
-        from workers.tasks import people_group
-
-        transaction.on_commit(lambda: people_group.delay(owner.pk, run.method, run.pk))
+        transaction.on_commit(lambda: send_quietly(people_group, args=[run.pk]))
     return run
 
 
 def grouping_run_execute(*, run_id: int) -> GroupingResult:
     """The task body: run the grouping and keep the run row up to date for the page."""
-    from django.utils import timezone
-
-    from webapp.people.models import GroupingRun
-
     run = GroupingRun.objects.select_related("owner").get(pk=run_id)
 
     def report(share: float, message: str) -> None:
-        GroupingRun.objects.filter(pk=run.pk).update(status="running", progress=share, message=message)
+        GroupingRun.objects.filter(pk=run.pk).update(status=GroupingRun.Status.RUNNING, progress=share, message=message)
 
     report(0.0, "Starting")
     try:
         result = faces_group(owner=run.owner, method=run.method, report=report)
     except Exception as exc:
-        GroupingRun.objects.filter(pk=run.pk).update(status="failed", message=f"Grouping failed: {exc}"[:300], finished_at=timezone.now())
+        GroupingRun.objects.filter(pk=run.pk).update(status=GroupingRun.Status.FAILED, message=f"Grouping failed: {exc}"[:300], finished_at=timezone.now())
         raise
     GroupingRun.objects.filter(pk=run.pk).update(
-        status="done", progress=1.0, finished_at=timezone.now(),
+        status=GroupingRun.Status.DONE, progress=1.0, finished_at=timezone.now(),
         message=f"{result.groups} group(s); {result.unsorted_faces} face(s) left unsorted",
     )
     return result

@@ -33,13 +33,17 @@ class OperationRecorder:
 
     def touch_faces(self, face_ids: Iterable[int]) -> None:
         new = [i for i in face_ids if str(i) not in self.faces]
+        if not new:
+            return
         for face_id, person_id, state, confidence in Face.objects.filter(pk__in=new).values_list(
             "pk", "person_id", "person_state", "person_confidence"
         ):
             self.faces[str(face_id)] = [person_id, state, confidence]
-            self.rejections[str(face_id)] = sorted(
-                FaceRejection.objects.filter(face_id=face_id).values_list("person_id", flat=True)
-            )
+            self.rejections[str(face_id)] = []
+        for face_id, person_id in FaceRejection.objects.filter(face_id__in=new).order_by("person_id").values_list(
+            "face_id", "person_id"
+        ):
+            self.rejections[str(face_id)].append(person_id)
 
     def touch_people(self, person_ids: Iterable[int]) -> None:
         for person in Person.objects.filter(pk__in=[i for i in person_ids if str(i) not in self.people]):

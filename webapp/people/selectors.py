@@ -6,7 +6,9 @@ from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs
 
 from webapp.faces.models import Face
-from webapp.people.models import Operation, Person
+from webapp.faces.selectors import embedding_model_active
+from webapp.people.models import GroupingRun, Operation, Person, PersonDistinction
+from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
 
 REVIEW_BATCH = 24
 
@@ -38,7 +40,6 @@ def person_faces(*, person: Person) -> QuerySet[Face]:
 def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
     """Open suggestions, most informative first: those nearest the decision boundary
     (confidence close to the suggestion bar), where one answer settles the most doubt."""
-    from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
 
     return (
         Face.objects.filter(owner=owner, person_state="auto", person__name__gt="")
@@ -58,8 +59,6 @@ def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
 
 
 def grouping_latest(*, owner):
-    from webapp.people.models import GroupingRun
-
     return GroupingRun.objects.filter(owner=owner).first()
 
 
@@ -72,9 +71,6 @@ def person_pairs_close(*, owner, limit: int = 6, margin: float = 1.5) -> list[tu
     """Pairs of people whose average faces are close: maybe one person split in two.
 
     Closest first; pairs the user already called different are left out."""
-    from webapp.faces.selectors import embedding_model_active
-    from webapp.people.models import PersonDistinction
-
     model = embedding_model_active()
     rows = Face.objects.filter(owner=owner, embedding_model=model, person__isnull=False, person__hidden=False).values_list("person_id", "embedding")
     sums: dict[int, np.ndarray] = {}

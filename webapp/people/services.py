@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from webapp.faces.models import Face
-from webapp.people.models import FaceRejection, Person
+from webapp.people.models import FaceRejection, Person, PersonDistinction
 from webapp.people.naming import name_key
 from webapp.people.oplog import OperationRecorder, recorded_operation
 from webapp.people.propagation import names_propagate
@@ -73,7 +73,6 @@ def person_rename(*, owner, person_id: int, name: str) -> Person:
         op.touch_people([person.pk])
         person.name = name
         person.save(update_fields=["name"])
-        op.touch_faces(Face.objects.filter(owner=owner).exclude(person_state=CONFIRMED).values_list("pk", flat=True))
         names_propagate(owner=owner, recorder=op)
     return person
 
@@ -152,8 +151,8 @@ def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
         raise EditError("Those faces have no open suggestion.")
     kind = "confirm" if accept else "reject"
     with recorded_operation(owner=owner, kind=kind, summary=f"{kind.title()}ed {len(faces)} suggestion(s)") as op:
-        op.touch_faces(Face.objects.filter(owner=owner).exclude(person_state=CONFIRMED).values_list("pk", flat=True))
         ids = [f.pk for f in faces]
+        op.touch_faces(ids)  # names_propagate records the faces it changes itself
         if accept:
             Face.objects.filter(pk__in=ids).update(person_state=CONFIRMED, person_confidence=None)
         else:
@@ -170,11 +169,8 @@ def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
             op.delete_person(person)
 
 
-
 def people_distinct(*, owner, first_id: int, second_id: int) -> None:
     """Answer "no" to "are these the same person?"."""
-    from webapp.people.models import PersonDistinction
-
     first = person_for_owner(owner=owner, person_id=first_id)
     second = person_for_owner(owner=owner, person_id=second_id)
     if first.pk == second.pk:

@@ -137,13 +137,11 @@ def photos_enqueue(*, photo_ids: list[int]) -> None:
     batches = [photo_ids[i : i + batch_size] for i in range(0, len(photo_ids), batch_size)]
 
     def send() -> None:
+        from workers.dispatch import send_quietly
         from workers.tasks import photo_process
 
         for batch in batches:
-            try:
-                photo_process.delay(batch)
-            except Exception:  # kombu raises several types when Redis is unreachable
-                logger.exception("could not queue photos %s; they stay queued", batch)
-                return
+            if not send_quietly(photo_process, args=[batch]):
+                return  # the rest stay queued too
 
     transaction.on_commit(send)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from ml.knn import Guess, knn_guess
 from webapp.faces.models import EmbeddingModel, Face
@@ -82,8 +82,6 @@ def person_search(*, owner, query: str, limit: int = 20) -> QuerySet[Person]:
     key = name_key(query)
     if not key:
         return Person.objects.none()
-    from django.db.models import Q
-
     return (
         Person.objects.filter(owner=owner, hidden=False)
         .filter(Q(name_key__startswith=key) | Q(name_key__contains=" " + key))

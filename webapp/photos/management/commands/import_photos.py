@@ -64,23 +64,28 @@ class Command(BaseCommand):
         self.stdout.write(f"\n{counts['added']} added, {counts['duplicate']} duplicates, {counts['rejected']} refused.")
 
         if in_process:
-            self._process_here(added)
+            self._process_here(owner, added)
         else:
             with transaction.atomic():
                 photos_enqueue(photo_ids=added)
             if wait:
                 self._wait(target)
 
-    def _process_here(self, photo_ids: list[int]) -> None:
+    def _process_here(self, owner, photo_ids: list[int]) -> None:
+        """The worker's task body run here, then one grouping run (no worker to debounce it)."""
         from django.conf import settings
 
+        from webapp.people.grouping import faces_group
         from workers.tasks import photo_process
 
         size = max(1, settings.VISAGE_PROCESS_BATCH_SIZE)
         for start in range(0, len(photo_ids), size):
-            photo_process.apply(args=[photo_ids[start : start + size]], throw=True)
+            photo_process.apply(args=[photo_ids[start : start + size]], kwargs={"schedule_grouping": False}, throw=True)
             self.stdout.write(progress_line("Processing", min(start + size, len(photo_ids)), len(photo_ids)), ending="")
         self.stdout.write("")
+        if photo_ids and settings.VISAGE_AUTO_GROUP:
+            result = faces_group(owner=owner)
+            self.stdout.write(f"Grouped faces: {result.groups} group(s), {result.unsorted_faces} face(s) unsorted.")
 
     def _wait(self, album: Album) -> None:
         while True:
