@@ -54,3 +54,35 @@ def page(browser, request):
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+PASSWORD = "a long enough password"
+
+
+def sign_in(page, live_server, username: str, password: str = PASSWORD) -> None:
+    page.goto(live_server.url + "/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def import_photos(owner, album_name: str, paths) -> list[int]:
+    """Store and process photos through the services, as an import would: the set-up of
+    a library a browser test then works on. Returns the photo ids in the order given."""
+    from webapp.faces.services import photo_process
+    from webapp.photos.services import album_create, photo_ingest
+
+    album = album_create(owner=owner, name=album_name)
+    ids = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            ids.append(photo_ingest(owner=owner, album=album, source=handle, original_name=path.name).photo_id)
+    photo_process(photo_ids=ids)
+    return ids
+
+
+def tick(page, face_ids) -> None:
+    """Select faces in a selectable grid by clicking their checkboxes, as a user does."""
+    for face_id in face_ids:
+        page.click(f"input[name=face_ids][value='{face_id}']")

@@ -5,20 +5,13 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_user
-from tests.e2e.conftest import screenshot
+from tests.e2e.conftest import screenshot, sign_in
 from webapp.faces.models import Face
 from webapp.faces.services import photo_process
 from webapp.people.models import Person
 from webapp.photos.services import album_create, photo_ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.goto(live_server.url + "/accounts/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "a long enough password")
-    page.click("button[type=submit]")
 
 
 def test_name_with_shift_click_review_with_keys_and_undo(page, live_server, albums_dir):

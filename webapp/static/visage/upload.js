@@ -59,7 +59,7 @@
   async function upload(files) {
     if (!files.length) return;
     const total = files.reduce((s, f) => s + f.size, 0) || 1;
-    let sent = 0, added = 0;
+    let sent = 0, added = 0, answered = 0;
     statusBox.hidden = false; table.hidden = false;
     for (const batch of batches(files)) {
       const results = await send(batch, (loaded) => {
@@ -70,9 +70,10 @@
       sent += batch.reduce((s, f) => s + f.size, 0);
       results.forEach(showResult);
       added += results.filter((r) => r.status === "added").length;
+      answered += results.length;  // a .zip answers one line per photo inside it
     }
     bar.style.width = "100%";
-    text.textContent = `Upload finished: ${added} of ${files.length} file(s) added.`;
+    text.textContent = `Upload finished: ${added} of ${answered} file(s) added.`;
     document.body.dataset.uploaded = "true";
     if (window.htmx) htmx.ajax("GET", zone.dataset.progressUrl, { target: "#progress", swap: "outerHTML" });
   }
