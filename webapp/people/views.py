@@ -83,8 +83,9 @@ def faces_action(request):
             person = services.faces_name(owner=request.user, face_ids=face_ids, name=request.POST.get("name", ""))
             messages.success(request, f"Named {len(face_ids)} face(s) {person.name}.")
         elif action == "split":
-            person = services.faces_move(owner=request.user, face_ids=face_ids, person_id=None)
-            messages.success(request, f"Split {len(face_ids)} face(s) off into a new person.")
+            # The name typed in the toolbar, if any, names the new person.
+            person = services.faces_move(owner=request.user, face_ids=face_ids, person_id=None, name=request.POST.get("name", ""))
+            messages.success(request, f"Split {len(face_ids)} face(s) off into {person.name or 'a new person'}.")
         elif action == "move":
             target = request.POST.get("person_id")
             if not target:
@@ -119,8 +120,10 @@ def person_edit(request, person_id: int):
             services.person_hide(owner=request.user, person_id=person.pk, hidden=action == "hide")
             messages.success(request, f"{person} is {'hidden' if action == 'hide' else 'shown again'}.")
         elif action == "merge":
+            if not request.POST.get("target_id"):
+                raise services.EditError("Choose whom to merge into.")
             target = services.person_merge(
-                owner=request.user, source_id=person.pk, target_id=int(request.POST.get("target_id") or 0),
+                owner=request.user, source_id=person.pk, target_id=int(request.POST["target_id"]),
                 keep_name=request.POST.get("keep_name", "target"),
             )
             messages.success(request, f"Merged into {target}.")
