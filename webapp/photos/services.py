@@ -45,6 +45,25 @@ def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
     return Album.objects.create(owner=owner, name=name)
 
 
+@transaction.atomic
+def photo_delete(*, photo: Photo) -> None:
+    """Delete a photo with its faces, then its stored file (through the storage API, so
+    local disk and S3 alike).
+
+    The file goes only once the deletion has committed: a rollback keeps both, and a store
+    that fails to delete leaves an orphan object (logged), never a row without its file."""
+    photo_id, storage, name = photo.pk, photo.file.storage, photo.file.name
+    photo.delete()
+
+    def remove_file() -> None:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("photo %s deleted but its file %s was not", photo_id, name)
+
+    transaction.on_commit(remove_file)
+
+
 def photo_ingest(*, owner: AbstractBaseUser, album: Album, source: BinaryIO, original_name: str) -> FileOutcome:
     """Store one file as a queued Photo, or say why not. Does not enqueue processing."""
     if album.owner_id != owner.pk:

@@ -10,5 +10,6 @@ urlpatterns = [
     path("albums/<int:album_id>/upload/", views.album_upload, name="album-upload"),
     path("photos/<int:photo_id>/", views.photo_detail, name="photo-detail"),
     path("photos/<int:photo_id>/file/", views.photo_file, name="photo-file"),
+    path("photos/<int:photo_id>/delete/", views.photo_delete, name="photo-delete"),
     path("photos/<int:photo_id>/thumbnail.jpg", views.photo_thumbnail, name="photo-thumbnail"),
 ]

@@ -117,6 +117,17 @@ def photo_file(request, photo_id: int):
     return response
 
 
+@require_POST
+def photo_delete(request, photo_id: int):
+    photo = _photo_or_404(request, photo_id)
+    album_id = photo.album_id
+    services.photo_delete(photo=photo)
+    if _wants_json(request):
+        return JsonResponse({"deleted": photo_id})
+    messages.info(request, "Photo deleted.")
+    return redirect("album-detail", album_id=album_id)
+
+
 @require_GET
 def photo_thumbnail(request, photo_id: int):
     photo = _photo_or_404(request, photo_id)
