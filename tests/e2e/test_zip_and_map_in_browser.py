@@ -11,6 +11,7 @@ from tests.conftest import make_user
 from tests.e2e.conftest import PASSWORD, screenshot, sign_in
 from webapp.faces.models import Face
 from webapp.people.models import FaceMap
+from webapp.people.services import faces_name
 from webapp.photos.models import Photo
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,6 +58,11 @@ def test_zip_upload_boxes_and_face_map(page, live_server, albums_dir, expected_f
     assert f"{expected_face_counts['bbt/bbt4.jpg']} faces" in page.inner_text("main p.muted")
     screenshot(page, "21-zip-photo-with-boxes")
 
+    # Name one face: the map colours that person's dots and titles them by name.
+    someone = max(Face.objects.filter(photo__original_name="sample1.jpg"), key=lambda f: f.box_width)
+    faces_name(owner=user, face_ids=[someone.pk], name="Someone")
+    named = set(Face.objects.filter(person__name="Someone").values_list("pk", flat=True))
+
     # The map is computed by a task after the page answered; the page polls until it is drawn.
     page.goto(live_server.url + "/people/")
     page.click("text=Face map")
@@ -66,7 +72,10 @@ def test_zip_upload_boxes_and_face_map(page, live_server, albums_dir, expected_f
     assert len(faces) == sum(expected_face_counts[name] for name in IN_ZIP)
     dots = {int(d) for d in page.locator("svg.facemap circle").evaluate_all("cs => cs.map(c => c.dataset.face)")}
     assert dots == faces
-    assert page.locator("svg.facemap circle title").all_text_contents() == ["Unsorted"] * len(faces)
+    titles = dict(page.locator("svg.facemap circle").evaluate_all(
+        "cs => cs.map(c => [c.dataset.face, c.querySelector('title').textContent + ' ' + c.getAttribute('fill')])"))
+    assert {int(pk) for pk, title in titles.items() if title.startswith("Someone hsl(")} == named
+    assert sum(title == "Unsorted #9ca3af" for title in titles.values()) == len(faces) - len(named)
     assert f"{len(faces)} faces, mapped" in page.inner_text("#face-map")
     face_map = FaceMap.objects.get(owner=user)
     assert face_map.status == "done" and face_map.face_count == len(faces)
