@@ -77,3 +77,31 @@ def test_production_refuses_to_start_without_a_secret_key():
     env = {**production_env(), "VISAGE_DEV": "0"}
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "VISAGE_SECRET_KEY must be set" in result.stderr
+
+
+def test_gpu_workers_scale_out_and_share_the_bucket(docker_compose, tmp_path):
+    """Replicas of worker-gpu on any host must not clash and must all see the same photos."""
+    example = [line for line in (ROOT / ".env.example").read_text().splitlines() if line and not line.startswith("#")]
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path / "docker-compose.yml")
+    (tmp_path / ".env").write_text("\n".join(example + [
+        "VISAGE_STORAGE=s3", "VISAGE_S3_BUCKET=visage-photos", "VISAGE_S3_ENDPOINT_URL=https://minio.internal:9000",
+        "AWS_ACCESS_KEY_ID=key", "AWS_SECRET_ACCESS_KEY=secret", "VISAGE_DB_HOST=10.0.0.5", "VISAGE_REDIS_HOST=10.0.0.5",
+    ]) + "\n")
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "VISAGE_", "AWS_", "REDIS_"))}
+    result = subprocess.run([docker_compose, "config"], capture_output=True, text=True, env=clean_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    services = yaml.safe_load(result.stdout)["services"]
+
+    gpu = services["worker-gpu"]
+    assert "container_name" not in gpu and "ports" not in gpu  # `--scale worker-gpu=N` works
+    assert "-n gpu@%h" in gpu["command"]  # one Celery node name per container
+    for name in ("web", "worker-gpu", "worker"):
+        env = services[name]["environment"]
+        assert env["VISAGE_STORAGE"] == "s3" and env["VISAGE_S3_BUCKET"] == "visage-photos"
+        assert env["VISAGE_S3_ENDPOINT_URL"] == "https://minio.internal:9000"
+        assert env["AWS_ACCESS_KEY_ID"] == "key" and env["VISAGE_S3_DEFAULT_ACL"] == "private"
+        assert env["DATABASE_URL"].endswith("@10.0.0.5:5432/visage")
+        assert env["REDIS_URL"] == "redis://:change-me-too@10.0.0.5:6379/0"
+    # Services that listen are published on loopback unless a private address is chosen.
+    for name in ("db", "redis", "web"):
+        assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name
