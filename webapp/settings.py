@@ -219,3 +219,33 @@ if VISAGE_STORAGE == "s3":
     }
 elif VISAGE_STORAGE != "local":
     raise RuntimeError(f"VISAGE_STORAGE must be 'local' or 's3', not {VISAGE_STORAGE!r}")
+
+# --- Login throttling and reconciler (issue #7) ---
+# After VISAGE_LOGIN_FAILURE_LIMIT failed sign-ins for one username (or the larger
+# VISAGE_LOGIN_IP_FAILURE_LIMIT from one client address) within the window, sign-in is
+# refused until the oldest of those failures is a window old. Counted in the database, so
+# every gunicorn worker sees the same count.
+VISAGE_LOGIN_FAILURE_LIMIT = _env_int("VISAGE_LOGIN_FAILURE_LIMIT", 5)
+VISAGE_LOGIN_IP_FAILURE_LIMIT = _env_int("VISAGE_LOGIN_IP_FAILURE_LIMIT", 20)
+VISAGE_LOGIN_FAILURE_WINDOW_S = _env_int("VISAGE_LOGIN_FAILURE_WINDOW_MIN", 15) * 60
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: none, trust
+# only REMOTE_ADDR; more than there are lets clients choose their own address).
+VISAGE_TRUSTED_PROXIES = _env_int("VISAGE_TRUSTED_PROXIES", 0)
+
+# Photos still queued this long after their last send are sent again (their message was
+# lost); beat runs the check every VISAGE_REQUEUE_CHECK_S.
+VISAGE_REQUEUE_AFTER_S = _env_int("VISAGE_REQUEUE_AFTER_S", 600)
+VISAGE_REQUEUE_CHECK_S = _env_int("VISAGE_REQUEUE_CHECK_S", 120)
+VISAGE_REQUEUE_LIMIT = _env_int("VISAGE_REQUEUE_LIMIT", 2000)
+CELERY_BEAT_SCHEDULE = {
+    "photos-requeue-stuck": {
+        "task": "workers.tasks.photos_requeue_stuck",
+        "schedule": VISAGE_REQUEUE_CHECK_S,
+        # A check that waited longer than one period is superseded by the next.
+        "options": {"expires": VISAGE_REQUEUE_CHECK_S},
+    },
+}
+# Redis hands a message that a dead worker held to another only after this many seconds.
+# It must exceed the longest task and the longest countdown; the reconciler usually
+# re-sends lost photos sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _env_int("VISAGE_BROKER_VISIBILITY_TIMEOUT_S", 3600)
