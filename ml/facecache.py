@@ -75,6 +75,7 @@ def build_cache(
     template: AlignmentTemplate = DLIB_150,
     threads: int = 2,
     limit: int | None = None,
+    only: set[str] | None = None,
     chunk: int = 500,
     force: bool = False,
     log=print,
@@ -83,6 +84,8 @@ def build_cache(
 
     root, out = Path(root), Path(out)
     images = list_images(root)
+    if only is not None:  # relative paths, e.g. the images a subset of pairs needs
+        images = [p for p in images if str(p.relative_to(root)) in only]
     if limit:
         images = images[:limit]
     if not images:
@@ -125,6 +128,28 @@ def build_cache(
             log(f"{out.name}: {index + 1}/{len(images)} images, {rate:.1f} ms/image, "
                 f"{index + 1 - sum(meta['ok'][: index + 1])} without a face")
     del crops
+    return load_cache(out)
+
+
+def write_cache(out: Path, *, parts: list[np.ndarray], paths: list[str], ok: np.ndarray, root: str) -> FaceCache:
+    """Store crops gathered elsewhere (a library's confirmed faces, a slice of another
+    cache) as one complete cache, the (N_i, S, S, 3) uint8 ``parts`` one after another.
+    paths are ``<person>/<name>``: the first component is the identity."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if sum(len(part) for part in parts) != len(paths):
+        raise ValueError(f"{sum(len(part) for part in parts)} crops but {len(paths)} paths")
+    temp = out.with_name(f".{out.name}.tmp.npy")
+    crops = np.lib.format.open_memmap(temp, mode="w+", dtype=np.uint8, shape=(len(paths), *parts[0].shape[1:]))
+    begin = 0
+    for part in parts:
+        crops[begin : begin + len(part)] = part
+        begin += len(part)
+    crops.flush()
+    del crops
+    os.replace(temp, out)
+    _write_json_atomic(_sidecar(out), {"root": root, "size": int(parts[0].shape[1]), "paths": list(paths),
+                                       "ok": [bool(v) for v in ok], "done": len(paths), "complete": True})
     return load_cache(out)
 
 

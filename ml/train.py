@@ -153,10 +153,11 @@ class PairsValidator:
     """The GUIDE §5 verification metrics on a pairs file, from cached crops: the same
     crops ml.evaluate would produce, embedded once per call."""
 
-    def __init__(self, cache: FaceCache, pairs_file: Path) -> None:
+    def __init__(self, cache: FaceCache, pairs_file: Path, *, every: int = 1) -> None:
+        """every: use every n-th pair only (a quick check that keeps all folds)."""
         root = Path(cache.root)
         index = cache.index_of()
-        pairs = read_pairs(pairs_file, root)
+        pairs = read_pairs(pairs_file, root)[::every]
         rel = lambda p: str(Path(p).relative_to(root))  # noqa: E731
         self.a = np.array([index[rel(p.path_a)] for p in pairs])
         self.b = np.array([index[rel(p.path_b)] for p in pairs])
@@ -181,7 +182,13 @@ class PairsValidator:
                 "val_distance_spread": float(distances[~failed].std())}
 
 
-def train(args: argparse.Namespace) -> dict:
+def train(args: argparse.Namespace, *, on_progress=None, should_stop=None) -> dict:
+    """Run (or resume) the training described by ``args`` (see parse_args).
+
+    on_progress(state, loss): called every --print-every steps with the train state
+    (step, seconds, ...) and the mean loss of those steps. should_stop(): polled after
+    every step; True saves last.pt and returns with state["stopped"] set, so the same
+    call resumes later (the app's cancel button and worker shutdowns use this)."""
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -252,6 +259,7 @@ def train(args: argparse.Namespace) -> dict:
         print(f"resumed from {last_path} at step {state['step']} of {total_steps}", flush=True)
     elif args.restart:
         log_path.unlink(missing_ok=True)
+    state["total_steps"] = total_steps
 
     def lr_at(step: int) -> float:
         # Short linear warm-up (the mined triplets of a pretrained net are few and hard at
@@ -330,6 +338,8 @@ def train(args: argparse.Namespace) -> dict:
                 print(f"step {state['step']}/{total_steps} loss {np.mean(window['loss'][-args.print_every:]):.4f} "
                       f"active {np.mean(window['active'][-args.print_every:]):.3f} "
                       f"{state['seconds'] / max(1, state['step']):.2f} s/step (avg)", flush=True)
+                if on_progress is not None:
+                    on_progress(state, float(np.nanmean(window["loss"][-args.print_every:])))
             at_epoch_end = state["step"] % steps_per_epoch == 0
             if at_epoch_end or (args.val_every and state["step"] % args.val_every == 0) or state["step"] == total_steps:
                 stats = {"lr": lr_at(state["step"] - 1), "loss": float(np.nanmean(window["loss"])),
@@ -342,6 +352,9 @@ def train(args: argparse.Namespace) -> dict:
                 window = {k: [] for k in window}
             elif state["step"] % args.save_every == 0:
                 save_last()
+            if should_stop is not None and should_stop():
+                save_last()
+                return {**state, "stopped": True}
             if args.stop_at_step and state["step"] >= args.stop_at_step:
                 print(f"stopping at step {state['step']} as asked (--stop-at-step)", flush=True)
                 save_last()

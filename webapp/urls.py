@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("webapp.faces.urls")),
     path("", include("webapp.search.urls")),
     path("", include("webapp.people.urls")),
+    path("", include("webapp.training.urls")),
 ]

@@ -22,6 +22,8 @@ class EmbeddingModel(models.Model):
     metrics = models.JSONField(default=dict, blank=True)
     same_person_threshold = models.FloatField(help_text="Cosine distance below which two faces are the same person")
     is_active = models.BooleanField(default=False)
+    # Set each time the version becomes the active one: the versions a rollback may return to.
+    activated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,3 +83,22 @@ class Face(models.Model):
     @property
     def box_height(self) -> float:
         return self.box_y1 - self.box_y0
+
+
+class FaceEmbedding(models.Model):
+    """A face's embedding under a version other than the one in ``Face.embedding``.
+
+    Two uses: staging while faces are re-embedded for a switch of versions (searches keep
+    reading ``Face.embedding`` until the switch swaps the columns in one transaction), and
+    the previous version's vectors kept after a switch so a rollback is immediate for the
+    faces that existed then. Never searched, hence no vector index."""
+
+    face = models.ForeignKey(Face, on_delete=models.CASCADE, related_name="other_embeddings")
+    embedding_model = models.ForeignKey(EmbeddingModel, on_delete=models.CASCADE, related_name="+")
+    embedding = VectorField(dimensions=EMBEDDING_DIM)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["face", "embedding_model"], name="one_embedding_per_face_and_version"),
+        ]
+        indexes = [models.Index(fields=["embedding_model", "face"])]

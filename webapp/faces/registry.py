@@ -14,11 +14,15 @@ FALLBACK_THRESHOLD = 0.18
 
 
 def checkpoint_fields(models_dir: Path, relative_path: str) -> dict:
-    path = Path(models_dir) / relative_path
+    return checkpoint_file_fields(Path(models_dir) / relative_path, checkpoint=relative_path)
+
+
+def checkpoint_file_fields(path: Path, *, checkpoint: str) -> dict:
+    """Row fields of the checkpoint file at ``path``, to be found later as ``checkpoint``."""
     payload = read_checkpoint(path)
     config, metrics = payload["config"], payload.get("metrics", {})
     return {
-        "checkpoint": relative_path,
+        "checkpoint": checkpoint,
         "checkpoint_sha256": file_sha256(path),
         "architecture": config["architecture"],
         "embedding_dim": int(config["embedding_dim"]),

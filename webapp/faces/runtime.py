@@ -5,12 +5,15 @@ batches, so it keeps them. A new active version simply builds another entry."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import torch
 from django.conf import settings
+from django.core.files.storage import default_storage
 
+from ml.checkpoint import file_sha256
 from ml.detect import FaceDetector
 from ml.embed import Embedder
 from ml.pipeline import FacePipeline
@@ -20,8 +23,28 @@ _pipelines: dict[tuple[int, str], FacePipeline] = {}
 _lock = threading.Lock()
 
 
+# Checkpoints made by retraining live in the media storage (local disk or S3), which every
+# worker host reads; the shipped ones live in VISAGE_MODELS_DIR, inside the image.
+STORED_PREFIX = "storage:"
+
+
 def checkpoint_path(model: EmbeddingModel) -> Path:
-    return Path(settings.MODELS_DIR) / model.checkpoint
+    """A local file with the model's weights; a stored checkpoint is copied into
+    DATA_DIR/model-cache once (checked against its sha256)."""
+    if not model.checkpoint.startswith(STORED_PREFIX):
+        return Path(settings.MODELS_DIR) / model.checkpoint
+    name = model.checkpoint[len(STORED_PREFIX):]
+    local = Path(settings.DATA_DIR) / "model-cache" / f"{model.checkpoint_sha256}.pt"
+    if not local.is_file():
+        local.parent.mkdir(parents=True, exist_ok=True)
+        temp = local.with_name(f".{local.name}.{os.getpid()}.tmp")
+        with default_storage.open(name, "rb") as source, open(temp, "wb") as target:
+            shutil.copyfileobj(source, target)
+        if file_sha256(temp) != model.checkpoint_sha256:
+            temp.unlink()
+            raise ValueError(f"stored checkpoint {name} does not match model v{model.version}'s sha256")
+        os.replace(temp, local)
+    return local
 
 
 def torch_threads() -> int:

@@ -4,12 +4,12 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
-from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from ml.imageio import DecodedImage, ImageDecodeError, decode_image
+from ml.imageio import DecodedImage, ImageDecodeError
 from ml.pipeline import FaceRecord
+from webapp.faces.crops import photo_decode
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -26,6 +26,13 @@ class ProcessSummary:
     skipped: list[int] = field(default_factory=list)
     faces: int = 0
     face_ids: list[int] = field(default_factory=list)
+
+    def absorb(self, other: "ProcessSummary") -> None:
+        self.done += other.done
+        self.failed.update(other.failed)
+        self.skipped += other.skipped
+        self.faces += other.faces
+        self.face_ids += other.face_ids
 
     def as_dict(self) -> dict:
         """The task result: counts and photo ids (face ids stay out of the broker's logs)."""
@@ -59,18 +66,39 @@ def photo_process(*, photo_ids: list[int], force: bool = False) -> ProcessSummar
     decoded: list[tuple[Photo, DecodedImage]] = []
     for photo in todo:
         try:
-            decoded.append((photo, pipeline.decode_timed(_decode, photo)))
+            decoded.append((photo, pipeline.decode_timed(photo_decode, photo)))
         except ImageDecodeError as exc:
             _mark_failed(photo, str(exc))
             summary.failed[photo.pk] = str(exc)
 
     if decoded:
         results = pipeline.process_decoded([image for _, image in decoded])
-        for (photo, image), records in zip(decoded, results):
-            summary.face_ids += _store_faces(photo, image, records, model)
+        for position, ((photo, image), records) in enumerate(zip(decoded, results)):
+            try:
+                summary.face_ids += _store_faces(photo, image, records, model)
+            except ActiveModelChanged:
+                # A switch of versions committed while these faces were embedded: storing
+                # them would mix versions. The rest of the batch starts over with the new one.
+                summary.absorb(photo_process(photo_ids=[p.pk for p, _ in decoded[position:]], force=force))
+                break
             summary.done.append(photo.pk)
             summary.faces += len(records)
     return summary
+
+
+class ActiveModelChanged(RuntimeError):
+    pass
+
+
+def _lock_active(model: EmbeddingModel) -> None:
+    """Share-lock the model row for the rest of the transaction and check it is still the
+    active one. A switch updates this row first, so it waits for stores in progress, and
+    stores that come after it see the new version and start over."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT is_active FROM {EmbeddingModel._meta.db_table} WHERE id = %s FOR SHARE", [model.pk])
+        row = cursor.fetchone()
+    if row is None or not row[0]:
+        raise ActiveModelChanged(f"model v{model.version} is no longer the active one")
 
 
 def new_faces_by_owner(summary: ProcessSummary) -> dict[int, list[int]]:
@@ -78,18 +106,6 @@ def new_faces_by_owner(summary: ProcessSummary) -> dict[int, list[int]]:
     for face_id, owner_id in Face.objects.filter(pk__in=summary.face_ids).values_list("pk", "owner_id"):
         by_owner.setdefault(owner_id, []).append(face_id)
     return by_owner
-
-
-def _decode(photo: Photo) -> DecodedImage:
-    try:
-        with photo.file.open("rb") as handle:
-            return decode_image(
-                handle,
-                max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS,
-                max_side=settings.VISAGE_DECODE_MAX_SIDE,
-            )
-    except FileNotFoundError as exc:
-        raise ImageDecodeError("the stored file is missing") from exc
 
 
 def _mark_failed(photo: Photo, message: str) -> None:
@@ -121,6 +137,7 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
     if taken_at is not None and timezone.is_naive(taken_at):
         taken_at = timezone.make_aware(taken_at, timezone.get_current_timezone())
     with transaction.atomic():
+        _lock_active(model)
         Face.objects.filter(photo=photo, embedding_model=model).delete()
         Face.objects.bulk_create(faces)
         Photo.objects.filter(pk=photo.pk).update(

@@ -1,0 +1,129 @@
+"""Retraining end to end on a small library: a run, promotion with re-embedding, rollback."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from django.core.files.storage import default_storage
+
+from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
+from webapp.faces.selectors import embedding_model_active
+from webapp.faces.similarity import nearest_faces
+from webapp.training.claims import Claim, job_claim
+from webapp.training.models import ModelSwitch, TrainingRun
+from webapp.training.runs import RunRefused, run_dir, training_discard, training_start
+from webapp.training.switching import SwitchRefused, embeddings_cleanup, switch_execute, switch_reembed_batch, switch_start
+from tests.webapp.training.conftest import confirmed_library
+
+pytestmark = pytest.mark.django_db
+
+
+def vectors_by_face() -> dict[int, np.ndarray]:
+    return {pk: np.asarray(v) for pk, v in Face.objects.values_list("pk", "embedding")}
+
+
+def neighbours(owner, face: Face) -> list[int]:
+    model = embedding_model_active()
+    return [n.face_id for n in nearest_faces(owner_id=owner.pk, model_id=model.pk, query=face.embedding, limit=5,
+                                              exclude_face_id=face.pk, exact=True)]
+
+
+def test_run_promote_and_roll_back(staff, faces_data_dir, django_capture_on_commit_callbacks):
+    named = confirmed_library(staff, faces_data_dir)
+    assert len(named) >= 12  # most BBT crops and every celeba5 face are detected
+    v1 = embedding_model_active()
+    before = vectors_by_face()
+
+    with django_capture_on_commit_callbacks(execute=True):  # eager Celery: the task runs here
+        run = training_start(user=staff, owner_ids=None)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FINISHED, run.error
+    assert run.step == run.total_steps == 3
+    assert run.data["heldout_people"] >= 2 and run.data["training_people"] + run.data["heldout_people"] == len(named)
+    for side in ("old", "new"):
+        assert 0 <= run.metrics[side]["heldout"]["val_at_far_1e-3"] <= 1
+        assert 0 <= run.metrics[side]["heldout"]["grouping_f1"] <= 1
+        assert run.metrics[side]["celeba_val"]["pairs"] == 300
+    # The old model's figures on celeba5 val are the shipped model's own (v1: ~95 %).
+    assert run.metrics["old"]["celeba_val"]["accuracy"] > 0.9
+    assert run.recommendation.startswith(("Promote", "Keep"))
+    v2 = run.result_model
+    assert v2.version == v1.version + 1 and not v2.is_active and v2.same_person_threshold > 0
+    assert default_storage.exists(v2.checkpoint.removeprefix("storage:"))
+    assert not (run_dir(run.pk) / "train.npy").exists()  # big files go once the model is stored
+
+    # Promotion: while faces are re-embedded, search answers from v1 and nothing moves.
+    probe = Face.objects.filter(pk=named["sheldon"][0]).first()
+    answer_before = neighbours(staff, probe)
+    with django_capture_on_commit_callbacks(execute=False):
+        switch = switch_start(target_id=v2.pk, user=staff, kind=ModelSwitch.Kind.PROMOTE)
+    claim, switch = job_claim(ModelSwitch, switch.pk)
+    assert claim is Claim.TAKEN
+    assert switch_reembed_batch(switch=switch, batch_size=16) == 16
+    assert FaceEmbedding.objects.filter(embedding_model=v2).count() == 16
+    assert embedding_model_active() == v1
+    assert neighbours(staff, probe) == answer_before
+    assert set(Face.objects.values_list("embedding_model_id", flat=True)) == {v1.pk}
+    with pytest.raises(SwitchRefused, match="in progress"):
+        switch_start(target_id=v1.pk, user=staff, kind=ModelSwitch.Kind.ROLLBACK)
+
+    switch = switch_execute(switch=switch, batch_size=16)
+    assert switch.status == ModelSwitch.Status.DONE and switch.faces_done == switch.faces_total == len(before)
+    assert embedding_model_active() == v2
+    assert set(Face.objects.values_list("embedding_model_id", flat=True)) == {v2.pk}
+    after = vectors_by_face()
+    assert all(not np.allclose(after[pk], before[pk]) for pk in before)  # really the new network's vectors
+    # v1's vectors are kept for a rollback, exactly as they were.
+    kept = dict(FaceEmbedding.objects.filter(embedding_model=v1).values_list("face_id", "embedding"))
+    assert set(kept) == set(before) and all(np.array_equal(np.asarray(kept[pk]), before[pk]) for pk in before)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.PROMOTED
+    with pytest.raises(RunRefused):
+        training_discard(run_id=run.pk)
+
+    # Rollback: every face gets its v1 vector back, bit for bit.
+    with django_capture_on_commit_callbacks(execute=True):
+        rollback = switch_start(target_id=v1.pk, user=staff, kind=ModelSwitch.Kind.ROLLBACK)
+    rollback.refresh_from_db()
+    assert rollback.status == ModelSwitch.Status.DONE
+    assert embedding_model_active() == v1
+    restored = vectors_by_face()
+    assert all(np.array_equal(restored[pk], before[pk]) for pk in before)
+    assert neighbours(staff, probe) == answer_before
+    assert FaceEmbedding.objects.filter(embedding_model=v2).count() == len(before)
+
+    assert embeddings_cleanup() == len(before)
+    assert FaceEmbedding.objects.count() == 0
+
+
+def test_second_run_refused_while_one_is_open(staff):
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING)
+    with pytest.raises(RunRefused, match="one run at a time"):
+        training_start(user=staff, owner_ids=None)
+    assert TrainingRun.objects.count() == 1
+
+
+def test_too_little_data_is_refused(staff, faces_data_dir):
+    confirmed_library(staff, faces_data_dir, characters=4, celeba_people=0)
+    with pytest.raises(RunRefused, match="Too little data: 4 people"):
+        training_start(user=staff, owner_ids=None)
+    assert not TrainingRun.objects.exists()
+
+
+def test_promoting_the_active_or_an_unfinished_version_is_refused(staff):
+    v1 = embedding_model_active()
+    with pytest.raises(SwitchRefused, match="already the active"):
+        switch_start(target_id=v1.pk, user=staff, kind=ModelSwitch.Kind.PROMOTE)
+    with pytest.raises(SwitchRefused, match="No such"):
+        switch_start(target_id=10_000, user=staff, kind=ModelSwitch.Kind.PROMOTE)
+    assert not ModelSwitch.objects.exists()
+
+
+def test_a_held_job_is_not_taken_twice(staff):
+    run = TrainingRun.objects.create(base_model=embedding_model_active())
+    assert job_claim(TrainingRun, run.pk)[0] is Claim.TAKEN
+    assert job_claim(TrainingRun, run.pk)[0] is Claim.HELD_ELSEWHERE  # fresh heartbeat: a duplicate delivery
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=run.created_at.replace(year=2000))
+    assert job_claim(TrainingRun, run.pk)[0] is Claim.TAKEN  # its worker died: resume
+    TrainingRun.objects.filter(pk=run.pk).update(status=TrainingRun.Status.FINISHED)
+    assert job_claim(TrainingRun, run.pk)[0] is Claim.OVER
+    assert EmbeddingModel.objects.count() == 1

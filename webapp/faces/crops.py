@@ -1,0 +1,65 @@
+"""Aligned crops of stored faces, re-made from their photos: the input a network needs to
+re-embed a face (model switch) or to learn from it (retraining)."""
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image
+
+from django.conf import settings
+
+from ml.align import AlignmentTemplate, align_faces
+from ml.imageio import DecodedImage, ImageDecodeError, decode_image
+from webapp.faces.models import Face
+from webapp.photos.models import Photo
+
+logger = logging.getLogger(__name__)
+
+
+def photo_decode(photo: Photo) -> DecodedImage:
+    """The stored photo as the upload path decodes it (limits, draft-mode downscale)."""
+    try:
+        with photo.file.open("rb") as handle:
+            return decode_image(
+                handle,
+                max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS,
+                max_side=settings.VISAGE_DECODE_MAX_SIDE,
+            )
+    except FileNotFoundError as exc:
+        raise ImageDecodeError("the stored file is missing") from exc
+
+
+def face_crops(faces: Sequence[Face], template: AlignmentTemplate) -> np.ndarray:
+    """(N, S, S, 3) uint8 crops in the order of ``faces`` (each needs photo, landmarks,
+    thumbnail), aligned exactly as an upload is: each photo decoded once, the stored
+    full-resolution landmarks scaled into the decoded pixels.
+
+    A photo that can no longer be read (file lost, storage down) falls back to the face's
+    stored thumbnail, which is the aligned crop the network saw at upload (JPEG), so one
+    unreadable file cannot block a switch of versions for the whole library."""
+    crops = np.zeros((len(faces), template.size, template.size, 3), np.uint8)
+    by_photo: dict[int, list[int]] = {}
+    for index, face in enumerate(faces):
+        by_photo.setdefault(face.photo_id, []).append(index)
+    for indices in by_photo.values():
+        photo = faces[indices[0]].photo
+        try:
+            image = photo_decode(photo)
+        except ImageDecodeError as exc:
+            logger.warning("photo %s unreadable (%s): using its faces' stored crops", photo.pk, exc)
+            for index in indices:
+                crops[index] = thumbnail_crop(faces[index], template)
+            continue
+        landmarks = [np.asarray(faces[i].landmarks, np.float32) * image.scale for i in indices]
+        crops[indices] = align_faces(image.pixels, landmarks, template)
+    return crops
+
+
+def thumbnail_crop(face: Face, template: AlignmentTemplate) -> np.ndarray:
+    image = Image.open(io.BytesIO(bytes(face.thumbnail))).convert("RGB")
+    if image.size != (template.size, template.size):
+        image = image.resize((template.size, template.size), Image.Resampling.BILINEAR)
+    return np.asarray(image)

@@ -1,0 +1,46 @@
+"""Which worker holds a long job (a training run, a model switch).
+
+Tasks are acks_late, so a job can be delivered twice: after a worker dies, or when the
+broker's visibility timeout passes while it still runs. The job row decides: a worker
+takes it only when it is queued, or running with a heartbeat older than STALE_AFTER (its
+worker died); otherwise the delivery is a duplicate and waits or ends."""
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import Enum
+
+from django.db import transaction
+from django.utils import timezone
+
+STALE_AFTER = timedelta(minutes=2)
+
+
+class Claim(Enum):
+    TAKEN = "taken"
+    HELD_ELSEWHERE = "held elsewhere"  # running with a fresh heartbeat: try again later
+    OVER = "over"  # finished, failed or cancelled: nothing to do
+
+
+def job_claim(model_class, pk: int) -> tuple[Claim, object | None]:
+    with transaction.atomic():
+        job = model_class.objects.select_for_update().filter(pk=pk).first()
+        if job is None or not job.is_open:
+            return Claim.OVER, job
+        now = timezone.now()
+        if job.status == "running" and job.heartbeat_at and now - job.heartbeat_at < STALE_AFTER:
+            return Claim.HELD_ELSEWHERE, job
+        job.status = "running"
+        job.heartbeat_at = now
+        fields = ["status", "heartbeat_at"]
+        if hasattr(job, "started_at") and job.started_at is None:
+            job.started_at = now
+            fields.append("started_at")
+        job.save(update_fields=fields)
+        return Claim.TAKEN, job
+
+
+def jobs_stale(model_class):
+    """Open jobs no worker holds: queued, or running without a recent heartbeat."""
+    cutoff = timezone.now() - STALE_AFTER
+    open_jobs = model_class.objects.filter(status__in=model_class.OPEN)
+    return [job for job in open_jobs if job.status == "queued" or job.heartbeat_at is None or job.heartbeat_at < cutoff]

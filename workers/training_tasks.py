@@ -1,0 +1,54 @@
+"""Celery tasks of the "Face model" page: retraining runs and switches of version.
+
+Both run on the `gpu` queue, are acks_late, and take the job row's id; the row decides
+whether this delivery does the work (see webapp/training/claims.py)."""
+from __future__ import annotations
+
+from celery.signals import worker_ready
+from django.conf import settings
+
+from webapp.training.claims import STALE_AFTER, Claim, job_claim, jobs_stale
+from webapp.training.models import ModelSwitch, TrainingRun
+from webapp.training.runs import training_execute
+from webapp.training.switching import switch_execute, switch_fail
+from workers.celery_app import app
+from workers.dispatch import send_quietly
+
+HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x STALE_AFTER for the holder
+
+
+@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=HELD_RETRIES,
+          soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def training_run_task(self, run_id: int) -> str:
+    claim, run = job_claim(TrainingRun, run_id)
+    if claim is Claim.HELD_ELSEWHERE:
+        raise self.retry(countdown=STALE_AFTER.total_seconds())
+    if claim is Claim.TAKEN:
+        run = training_execute(run=run)
+    return run.status if run else "missing"
+
+
+@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=HELD_RETRIES,
+          soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def model_switch_task(self, switch_id: int) -> str:
+    claim, switch = job_claim(ModelSwitch, switch_id)
+    if claim is Claim.HELD_ELSEWHERE:
+        raise self.retry(countdown=STALE_AFTER.total_seconds())
+    if claim is Claim.TAKEN:
+        try:
+            switch = switch_execute(switch=switch, batch_size=settings.VISAGE_REEMBED_BATCH)
+        except Exception as exc:
+            switch_fail(switch_id=switch_id, error=f"{type(exc).__name__}: {exc}")
+            raise
+    return switch.status if switch else "missing"
+
+
+@worker_ready.connect
+def jobs_resume(**_kwargs) -> None:
+    """A worker that starts re-sends the jobs no live worker holds (its predecessor was
+    killed): they resume from their checkpoints instead of waiting for the broker's
+    visibility timeout to redeliver them."""
+    for job in jobs_stale(TrainingRun):
+        send_quietly(training_run_task, args=[job.pk])
+    for job in jobs_stale(ModelSwitch):
+        send_quietly(model_switch_task, args=[job.pk])
