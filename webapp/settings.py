@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "webapp.faces",
     "webapp.people",
     "webapp.search",
+    "webapp.training",
 ]
 
 MIDDLEWARE = [
@@ -160,7 +161,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {"workers.tasks.photo_process": {"queue": "gpu"}}  # the rest: default "celery"
+CELERY_TASK_ROUTES = {  # the network's work goes to GPU workers; the rest: default "celery"
+    name: {"queue": "gpu"}
+    for name in ("workers.tasks.photo_process", "workers.training_tasks.training_run_task",
+                 "workers.training_tasks.model_switch_task")
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -249,3 +254,18 @@ CELERY_BEAT_SCHEDULE = {
 # It must exceed the longest task and the longest countdown; the reconciler usually
 # re-sends lost photos sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _env_int("VISAGE_BROKER_VISIBILITY_TIMEOUT_S", 3600)
+
+# --- Retraining (issue #6) ---------------------------------------------------------------
+# Where runs keep their caches, checkpoints and logs (resumable after a worker restart).
+VISAGE_TRAINING_DIR = Path(_env("VISAGE_TRAINING_DIR", str(DATA_DIR / "training")))
+# Base training set mixed into every run so the network does not forget: the first N
+# images of celeba5 train (5 per person). 5000 images = 1000 people, cached once.
+VISAGE_RETRAIN_BASE_IMAGES = _env_int("VISAGE_RETRAIN_BASE_IMAGES", 5000)
+# celeba5 val pairs for "not worse than before": every n-th pair (1 = all 3000).
+VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
+VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 3)
+VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap
+VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 30)
+VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 10)
+# Faces re-embedded per transaction while switching versions.
+VISAGE_REEMBED_BATCH = _env_int("VISAGE_REEMBED_BATCH", 256)
