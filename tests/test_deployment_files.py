@@ -45,7 +45,8 @@ def test_compose_file_refuses_to_start_without_a_database_password(docker_compos
 def test_compose_services_match_the_design():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker-gpu", "worker", "db", "redis"}
+    assert set(services) == {"web", "worker-gpu", "worker", "beat", "db", "redis"}
+    assert " beat " in services["beat"]["command"]
     assert "-Q gpu" in services["worker-gpu"]["command"]
     devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
     assert devices[0]["capabilities"] == ["gpu"]

@@ -2,7 +2,7 @@
 
 Starts PostgreSQL with pgvector (unless DATABASE_URL is set) and Redis (unless REDIS_URL
 is set) with their data under VISAGE_DATA_DIR, migrates, creates the first admin, then runs
-one Celery worker on both queues and the web server on VISAGE_HOST:VISAGE_PORT
+one Celery worker on both queues (with beat inside it) and the web server on VISAGE_HOST:VISAGE_PORT
 (127.0.0.1:8000). Ctrl-C stops everything.
 """
 from __future__ import annotations
@@ -58,9 +58,12 @@ def main() -> int:
         subprocess.run([python, manage, "migrate", "--noinput"], env=env, check=True)
         subprocess.run([python, manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True)
         subprocess.run([python, manage, "ensure_admin"], env=env, check=True)
+        # -B: the one local worker also runs beat (the reconciler's schedule); a single
+        # machine needs no separate beat process.
         children.append(subprocess.Popen(
             [python, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery",
-             "--pool=solo", "--loglevel=INFO", "-n", "visage-local@%h"],
+             "--pool=solo", "--loglevel=INFO", "-n", "visage-local@%h",
+             "-B", "--schedule", str(data_dir / "celerybeat-schedule")],
             env=env, cwd=BASE_DIR,
         ))
         children.append(subprocess.Popen([python, manage, "runserver", f"{host}:{port}", "--noreload"], env=env))

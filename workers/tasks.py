@@ -1,6 +1,8 @@
 """Celery tasks: thin wrappers that take ids and call a service."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import InterfaceError, OperationalError
@@ -9,6 +11,7 @@ from webapp.faces import services as face_services
 from webapp.people.arrival import SETTLE, faces_suggest_on_arrival, grouping_due
 from webapp.people.facemap import facemap_compute
 from webapp.people.grouping import grouping_run_execute, grouping_start
+from webapp.photos import reconcile
 from workers.celery_app import app
 from workers.dispatch import send_quietly
 
@@ -62,3 +65,11 @@ def people_group_when_settled(owner_id: int) -> str:
 def facemap_compute_task(owner_id: int) -> int:
     face_map = facemap_compute(owner=get_user_model().objects.get(pk=owner_id))
     return face_map.face_count
+
+
+@app.task(ignore_result=True, soft_time_limit=120, time_limit=180)
+def photos_requeue_stuck() -> int:
+    """Beat's reconciler: re-send photos whose processing message was lost."""
+    return reconcile.photos_requeue_stuck(
+        older_than=timedelta(seconds=settings.VISAGE_REQUEUE_AFTER_S), limit=settings.VISAGE_REQUEUE_LIMIT
+    )

@@ -45,13 +45,20 @@ class Photo(models.Model):
     thumbnail = models.BinaryField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # When a photo_process task for this photo was last handed to the broker; the
+    # reconciler re-sends queued photos whose message must have been lost.
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(fields=["owner", "content_hash"], name="photo_unique_content_per_owner"),
         ]
-        indexes = [models.Index(fields=["album", "status"])]
+        indexes = [
+            models.Index(fields=["album", "status"]),
+            # Small: only queued photos, which the reconciler scans every few minutes.
+            models.Index(fields=["enqueued_at"], condition=models.Q(status="queued"), name="photo_queued_enqueued_at"),
+        ]
 
     def __str__(self) -> str:
         return self.original_name

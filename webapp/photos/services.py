@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from webapp.photos.models import Album, Photo
 from webapp.photos.validation import UploadRejected, inspect_image
@@ -89,19 +90,47 @@ def photo_ingest(*, owner: AbstractBaseUser, album: Album, source: BinaryIO, ori
         height=facts.height,
     )
     try:
-        # The file name is content-addressed, so a retry after a failed insert reuses it.
         photo.file.save(f"upload.{facts.image_format}", File(source), save=False)
     except OSError as exc:
+        # A full disk or a failing store: the row is never written, and the part of the
+        # file that did reach the disk goes too.
         logger.exception("could not store upload %s", original_name)
-        return FileOutcome(original_name, "rejected", f"could not store the file on the server ({exc.strerror or exc})")
+        _discard_unreferenced_files(photo)
+        reason = exc.strerror or "the storage refused it"  # not str(exc): it names server paths
+        return FileOutcome(original_name, "rejected", f"the server could not store the file ({reason}); nothing was added, try again later")
     try:
         with transaction.atomic():
             photo.save()
     except IntegrityError:
-        # The same content arrived concurrently; the other request's row wins.
+        # The same content arrived concurrently; the other request's row (and file) wins.
+        _discard_unreferenced_files(photo)
         winner = Photo.objects.get(owner=owner, content_hash=facts.content_hash)
         return FileOutcome(original_name, "duplicate", "already uploaded", winner.pk)
+    except Exception:
+        _discard_unreferenced_files(photo)
+        raise
     return FileOutcome(original_name, "added", "", photo.pk)
+
+
+def _discard_unreferenced_files(photo: Photo) -> None:
+    """Delete the file(s) of a photo whose row was not written: what a failed save left on
+    disk, or a copy that lost a race. The storage picks the final name (a suffix when the
+    name is taken; a store that overwrites shares one name with the winner), so every file
+    of this owner and content that no Photo row points at is removed."""
+    storage = photo.file.storage
+    target = photo.file.field.generate_filename(photo, f"upload.{photo.image_format}")
+    folder = str(PurePosixPath(target).parent)
+    try:
+        _, names = storage.listdir(folder)
+    except OSError:
+        return  # the folder itself could not be made: nothing was written
+    candidates = {f"{folder}/{name}" for name in names if name.startswith(photo.content_hash)}
+    referenced = set(Photo.objects.filter(file__in=candidates).values_list("file", flat=True))
+    for name in candidates - referenced:
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("could not remove the partial file %s", name)
 
 
 def upload_ingest(
@@ -150,17 +179,27 @@ def _zip_ingest(*, owner: AbstractBaseUser, album: Album, name: str, stream: Bin
 def photos_enqueue(*, photo_ids: list[int]) -> None:
     """Queue processing in batches after the surrounding transaction commits.
 
-    If the broker is down the photos simply stay queued; `requeue_photos` (or the next
-    upload) sends them again, so an outage never loses an upload."""
+    If the broker is down the photos simply stay queued; the reconciler
+    (`webapp.photos.reconcile.photos_requeue_stuck`) sends them again, so an outage never
+    loses an upload."""
+    transaction.on_commit(lambda: photos_send(photo_ids=photo_ids))
+
+
+def photos_send(*, photo_ids: list[int]) -> int:
+    """Send these photos to `photo_process` now, in batches, and stamp each sent batch's
+    `enqueued_at`. Stops at the first batch the broker refuses (the rest stay queued too).
+    Returns the number of photos sent."""
+    from workers.dispatch import send_quietly
+    from workers.tasks import photo_process
+
     batch_size = max(1, settings.VISAGE_PROCESS_BATCH_SIZE)
-    batches = [photo_ids[i : i + batch_size] for i in range(0, len(photo_ids), batch_size)]
-
-    def send() -> None:
-        from workers.dispatch import send_quietly
-        from workers.tasks import photo_process
-
-        for batch in batches:
-            if not send_quietly(photo_process, args=[batch]):
-                return  # the rest stay queued too
-
-    transaction.on_commit(send)
+    sent = 0
+    for start in range(0, len(photo_ids), batch_size):
+        batch = photo_ids[start : start + batch_size]
+        if not send_quietly(photo_process, args=[batch]):
+            break
+        # Stamped after the send: a photo whose send failed keeps its older stamp and is
+        # due for the reconciler sooner.
+        Photo.objects.filter(pk__in=batch).update(enqueued_at=timezone.now())
+        sent += len(batch)
+    return sent
