@@ -50,7 +50,7 @@ def verification_scores(embeddings: np.ndarray, labels: np.ndarray, *, seed: int
     folds = rng.permutation(np.arange(len(chosen)) % min(10, len(same_idx)))
     accuracy, std, _ = kfold_accuracy(distances[chosen], same[chosen], folds)
     val, _ = val_at_far(distances, same, 1e-3)
-    return {"accuracy": accuracy, "accuracy_std": std, "val_at_far_1e-3": val, "auc": roc_auc(distances, same),
+    return {"accuracy": accuracy, "accuracy_std": std, "val": val, "auc": roc_auc(distances, same),
             "same_pairs": int(same.sum()), "different_pairs": int((~same).sum())}
 
 
@@ -62,14 +62,14 @@ def grouping_scores(embeddings: np.ndarray, labels: np.ndarray, photo_ids: np.nd
 
 def library_score(metrics: dict) -> float:
     """One number for "better on the library's people": mean of VAL@FAR=1e-3 and grouping F1."""
-    return (metrics["val_at_far_1e-3"] + metrics["grouping_f1"]) / 2
+    return (metrics["val"] + metrics["grouping_f1"]) / 2
 
 
 def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tuple[bool, str]:
     """(promote?, why). old/new: {"heldout": {...}, "celeba_val": {"accuracy": ...}}."""
     gain = library_score(new["heldout"]) - library_score(old["heldout"])
     drop = old["celeba_val"]["accuracy"] - new["celeba_val"]["accuracy"]
-    facts = (f"held-out people: VAL@FAR=1e-3 {old['heldout']['val_at_far_1e-3']:.1%} -> {new['heldout']['val_at_far_1e-3']:.1%}, "
+    facts = (f"held-out people: VAL@FAR=1e-3 {old['heldout']['val']:.1%} -> {new['heldout']['val']:.1%}, "
              f"grouping F1 {old['heldout']['grouping_f1']:.3f} -> {new['heldout']['grouping_f1']:.3f}; "
              f"celeba5 val accuracy {old['celeba_val']['accuracy']:.2%} -> {new['celeba_val']['accuracy']:.2%}")
     if gain <= 0:

@@ -102,7 +102,7 @@ def cached_features(split: SplitNetwork, cache: FaceCache, path: Path, *, flips:
                 crops = np.asarray(cache.crops[begin : begin + 256])
                 if v == 1:
                     crops = crops[:, :, ::-1]
-                x = torch.from_numpy(np.ascontiguousarray(crops)).to(device).permute(0, 3, 1, 2).float()
+                x = torch.from_numpy(np.array(crops)).to(device).permute(0, 3, 1, 2).float()
                 feats[v, begin : begin + len(crops)] = split.prefix(x).cpu().numpy().astype(np.float16)
                 if begin % 5120 == 0:
                     log(f"features {path.name}: variant {v + 1}/{variants}, {begin}/{len(cache.paths)}, "

@@ -305,7 +305,7 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
         heldout.update({f"grouping_{name}": value for name, value in grouping.items()})
         results[key] = {"threshold": threshold, "heldout": heldout,
                         "celeba_val": {"accuracy": celeba_val["val_accuracy"], "accuracy_std": celeba_val["val_accuracy_std"],
-                                       "val_at_far_1e-3": celeba_val["val_at_far_1e-3"], "auc": celeba_val["val_auc"],
+                                       "val": celeba_val["val_at_far_1e-3"], "auc": celeba_val["val_auc"],
                                        "pairs": int(len(validator.same))}}
         del model
     return results

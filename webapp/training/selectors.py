@@ -51,3 +51,13 @@ def gpu_workers(app) -> list[str] | None:
         logger.warning("could not ask the broker for workers", exc_info=True)
         return None
     return sorted(name for name, queues in replies.items() if any(q.get("name") == "gpu" for q in queues))
+
+
+def model_figures(model: EmbeddingModel) -> dict:
+    """celeba5 val accuracy / VAL@FAR=1e-3 / AUC of a version, and its held-out library
+    figures when it came from a run. Shipped checkpoints store the val figures flat."""
+    metrics = model.metrics or {}
+    celeba_val = metrics.get("celeba_val") or {
+        "accuracy": metrics.get("accuracy"), "val": metrics.get("val_at_far_1e-3"), "auc": metrics.get("roc_auc"),
+    }
+    return {"celeba_val": celeba_val, "heldout": metrics.get("heldout")}

@@ -36,8 +36,10 @@ def _jobs_context() -> dict:
 @require_GET
 @staff_required
 def model_page(request):
+    active = embedding_model_active()
     return render(request, "training/model.html", {
-        "active": embedding_model_active(),
+        "active": active,
+        "figures": selectors.model_figures(active),
         "stock": library_stock(),
         "runs": selectors.training_runs(),
         "versions": selectors.model_versions(),

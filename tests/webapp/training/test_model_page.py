@@ -1,0 +1,102 @@
+"""The staff-only "Face model" page and its buttons."""
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import make_user
+from webapp.faces.selectors import embedding_model_active
+from webapp.training.models import ModelSwitch, TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+ACTIONS = [
+    ("model-run-start", {}),
+    ("model-run-cancel", {"run_id": 1}),
+    ("model-run-discard", {"run_id": 1}),
+    ("model-promote", {"model_id": 1}),
+    ("model-rollback", {"model_id": 1}),
+    ("model-cleanup", {}),
+]
+
+
+def test_page_and_every_action_are_forbidden_to_non_staff(client, user):
+    client.force_login(user)
+    assert client.get(reverse("model-page")).status_code == 403
+    assert client.get(reverse("model-jobs")).status_code == 403
+    for name, kwargs in ACTIONS:
+        assert client.post(reverse(name, kwargs=kwargs)).status_code == 403, name
+    assert not TrainingRun.objects.exists() and not ModelSwitch.objects.exists()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client):
+    response = client.get(reverse("model-page"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+
+
+def test_staff_sees_the_active_model_and_the_data_per_library(client, staff, user):
+    client.force_login(staff)
+    page = client.get(reverse("model-page")).content.decode()
+    active = embedding_model_active()
+    assert f"Active: v{active.version}" in page
+    assert "alice" in page and "admin" in page  # one row per library
+    assert "eager mode" in page  # tests run tasks in-process; a real install names its gpu workers
+    assert "No retraining yet." in page
+
+
+def test_starting_without_enough_data_says_why(client, staff):
+    client.force_login(staff)
+    response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
+    assert "Too little data: 0 people have at least 2 confirmed faces" in response.content.decode()
+    assert not TrainingRun.objects.exists()
+
+
+def test_a_second_start_says_one_is_running(client, staff):
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, phase="training",
+                               step=2, total_steps=10)
+    client.force_login(staff)
+    response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
+    page = response.content.decode()
+    assert "one run at a time" in page
+    assert "step 2 of 10" in page  # the progress box
+    assert TrainingRun.objects.count() == 1
+
+
+def test_cancel_button_ends_a_queued_run(client, staff):
+    run = TrainingRun.objects.create(base_model=embedding_model_active())
+    client.force_login(staff)
+    client.post(reverse("model-run-cancel", kwargs={"run_id": run.pk}))
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.CANCELLED and run.finished_at is not None
+
+
+def test_the_django_admin_entry_leads_to_the_page(client):
+    admin = make_user("root", is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    response = client.get(reverse("admin:training_trainingrun_changelist"))
+    assert response.status_code == 302 and response["Location"] == reverse("model-page")
+
+
+@pytest.mark.parametrize("broker", ["redis without workers", "unreachable"])
+def test_missing_gpu_worker_is_reported(client, staff, tmp_path, eager_celery, broker):
+    """A run would wait: the page says so, for a broker nobody consumes and for no broker."""
+    from tests.workers.test_worker_integration import point_app_at_broker
+    from webapp.embedded import free_tcp_port, start_redis
+    from workers.celery_app import app
+
+    redis = start_redis(tmp_path / "redis") if broker == "redis without workers" else None
+    previous = app.conf.broker_url
+    app.conf.task_always_eager = False
+    point_app_at_broker(app, redis.url if redis else f"redis://127.0.0.1:{free_tcp_port()}/0")
+    try:
+        client.force_login(staff)
+        page = client.get(reverse("model-page")).content.decode()
+    finally:
+        point_app_at_broker(app, previous)
+        app.conf.task_always_eager = True
+        if redis:
+            redis.stop()
+    if redis:
+        assert "No worker is listening on the <code>gpu</code> queue" in page
+    else:
+        assert "The task queue cannot be reached" in page
