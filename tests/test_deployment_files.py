@@ -87,6 +87,7 @@ def test_gpu_workers_scale_out_and_share_the_bucket(docker_compose, tmp_path):
     (tmp_path / ".env").write_text("\n".join(example + [
         "VISAGE_STORAGE=s3", "VISAGE_S3_BUCKET=visage-photos", "VISAGE_S3_ENDPOINT_URL=https://minio.internal:9000",
         "AWS_ACCESS_KEY_ID=key", "AWS_SECRET_ACCESS_KEY=secret", "VISAGE_DB_HOST=10.0.0.5", "VISAGE_REDIS_HOST=10.0.0.5",
+        "VISAGE_GPU_ID=1",
     ]) + "\n")
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("POSTGRES_", "VISAGE_", "AWS_", "REDIS_"))}
     result = subprocess.run([docker_compose, "config"], capture_output=True, text=True, env=clean_env, cwd=tmp_path)
@@ -96,6 +97,8 @@ def test_gpu_workers_scale_out_and_share_the_bucket(docker_compose, tmp_path):
     gpu = services["worker-gpu"]
     assert "container_name" not in gpu and "ports" not in gpu  # `--scale worker-gpu=N` works
     assert "-n gpu@%h" in gpu["command"]  # one Celery node name per container
+    # Replicas share their project's GPU; a host with several runs one project per GPU.
+    assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["device_ids"] == ["1"]
     for name in ("web", "worker-gpu", "worker"):
         env = services[name]["environment"]
         assert env["VISAGE_STORAGE"] == "s3" and env["VISAGE_S3_BUCKET"] == "visage-photos"
