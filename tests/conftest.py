@@ -102,3 +102,10 @@ def other_user(db):
 def alice_client(client, user):
     client.force_login(user)
     return client
+
+
+@pytest.fixture(scope="session")
+def training_cache_dir(tmp_path_factory) -> Path:
+    """VISAGE_TRAINING_DIR of the retraining tests: the celeba5 caches are built once per
+    session and shared by the runs of every test (run folders are per run id)."""
+    return tmp_path_factory.mktemp("training")

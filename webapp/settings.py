@@ -269,3 +269,6 @@ VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 30)
 VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 10)
 # Faces re-embedded per transaction while switching versions.
 VISAGE_REEMBED_BATCH = _env_int("VISAGE_REEMBED_BATCH", 256)
+# A run or switch whose worker has not written a heartbeat for this long is taken over
+# (and resumed from its checkpoint) by the next worker that starts.
+VISAGE_JOB_STALE_AFTER_S = _env_int("VISAGE_JOB_STALE_AFTER_S", 120)

@@ -7,14 +7,14 @@ from __future__ import annotations
 from celery.signals import worker_ready
 from django.conf import settings
 
-from webapp.training.claims import STALE_AFTER, Claim, job_claim, jobs_stale
+from webapp.training.claims import Claim, job_claim, jobs_stale, stale_after
 from webapp.training.models import ModelSwitch, TrainingRun
 from webapp.training.runs import training_execute
 from webapp.training.switching import switch_execute, switch_fail
 from workers.celery_app import app
 from workers.dispatch import send_quietly
 
-HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x STALE_AFTER for the holder
+HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x VISAGE_JOB_STALE_AFTER_S for the holder
 
 
 @app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=HELD_RETRIES,
@@ -22,7 +22,7 @@ HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x STALE_AFTER for the h
 def training_run_task(self, run_id: int) -> str:
     claim, run = job_claim(TrainingRun, run_id)
     if claim is Claim.HELD_ELSEWHERE:
-        raise self.retry(countdown=STALE_AFTER.total_seconds())
+        raise self.retry(countdown=stale_after().total_seconds())
     if claim is Claim.TAKEN:
         run = training_execute(run=run)
     return run.status if run else "missing"
@@ -33,7 +33,7 @@ def training_run_task(self, run_id: int) -> str:
 def model_switch_task(self, switch_id: int) -> str:
     claim, switch = job_claim(ModelSwitch, switch_id)
     if claim is Claim.HELD_ELSEWHERE:
-        raise self.retry(countdown=STALE_AFTER.total_seconds())
+        raise self.retry(countdown=stale_after().total_seconds())
     if claim is Claim.TAKEN:
         try:
             switch = switch_execute(switch=switch, batch_size=settings.VISAGE_REEMBED_BATCH)

@@ -2,17 +2,21 @@
 
 Tasks are acks_late, so a job can be delivered twice: after a worker dies, or when the
 broker's visibility timeout passes while it still runs. The job row decides: a worker
-takes it only when it is queued, or running with a heartbeat older than STALE_AFTER (its
-worker died); otherwise the delivery is a duplicate and waits or ends."""
+takes it only when it is queued, or running with a heartbeat older than
+VISAGE_JOB_STALE_AFTER_S (its worker died); otherwise the delivery is a duplicate and
+waits or ends."""
 from __future__ import annotations
 
 from datetime import timedelta
 from enum import Enum
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-STALE_AFTER = timedelta(minutes=2)
+
+def stale_after() -> timedelta:
+    return timedelta(seconds=settings.VISAGE_JOB_STALE_AFTER_S)
 
 
 class Claim(Enum):
@@ -27,7 +31,7 @@ def job_claim(model_class, pk: int) -> tuple[Claim, object | None]:
         if job is None or not job.is_open:
             return Claim.OVER, job
         now = timezone.now()
-        if job.status == "running" and job.heartbeat_at and now - job.heartbeat_at < STALE_AFTER:
+        if job.status == "running" and job.heartbeat_at and now - job.heartbeat_at < stale_after():
             return Claim.HELD_ELSEWHERE, job
         job.status = "running"
         job.heartbeat_at = now
@@ -41,6 +45,6 @@ def job_claim(model_class, pk: int) -> tuple[Claim, object | None]:
 
 def jobs_stale(model_class):
     """Open jobs no worker holds: queued, or running without a recent heartbeat."""
-    cutoff = timezone.now() - STALE_AFTER
+    cutoff = timezone.now() - stale_after()
     open_jobs = model_class.objects.filter(status__in=model_class.OPEN)
     return [job for job in open_jobs if job.status == "queued" or job.heartbeat_at is None or job.heartbeat_at < cutoff]

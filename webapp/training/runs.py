@@ -25,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from ml.align import AlignmentTemplate
-from ml.checkpoint import file_sha256, load_checkpoint
+from ml.checkpoint import file_sha256, load_checkpoint, read_checkpoint
 from ml.export import export
 from ml.facecache import build_cache, write_cache
 from ml.model_compare import TooLittleData, grouping_scores, people_split, recommend, verification_scores
@@ -116,6 +116,10 @@ def training_discard(*, run_id: int) -> TrainingRun:
 
 def run_dir(run_id: int) -> Path:
     return Path(settings.VISAGE_TRAINING_DIR) / f"run_{run_id}"
+
+
+def run_data(run_id: int) -> dict:
+    return TrainingRun.objects.values_list("data", flat=True).get(pk=run_id) or {}
 
 
 def _remove_run_dir(run_id: int) -> None:
@@ -277,6 +281,10 @@ def _fine_tune(run: TrainingRun, folder: Path, library: LibraryData, base_cache,
     ]
     if settings.VISAGE_RETRAIN_MAX_STEPS:
         argv += ["--steps-per-epoch", str(max(1, -(-settings.VISAGE_RETRAIN_MAX_STEPS // epochs)))]
+    last = folder / "train" / "last.pt"
+    if last.is_file():  # a worker died mid-run: go on from its last checkpoint
+        resumed = int(read_checkpoint(last)["train_state"]["step"])
+        TrainingRun.objects.filter(pk=run.pk).update(data={**run_data(run.pk), "resumed_from_step": resumed})
     progress.phase("training")
     state = train(parse_args(argv), on_progress=progress.step, should_stop=progress.cancelled)
     if state.get("stopped"):

@@ -13,12 +13,6 @@ from webapp.people.services import faces_name
 from webapp.photos.services import album_create, photo_ingest
 
 
-@pytest.fixture(scope="session")
-def training_cache_dir(tmp_path_factory) -> Path:
-    """celeba5 caches are built once per session and shared by the runs of every test."""
-    return tmp_path_factory.mktemp("training")
-
-
 @pytest.fixture(autouse=True)
 def small_runs(settings, training_cache_dir, tmp_path):
     """A couple of CPU minutes at most: 100 celeba5 train images, every 10th val pair,
