@@ -322,9 +322,11 @@ def drain_and_check(uploader_ids: list[int], shared: Shared, faces_by_hash: dict
 
     photos = Photo.objects.filter(owner_id__in=uploader_ids)
     start = time.monotonic()
-    while photos.filter(status=Photo.Status.QUEUED).exists() and time.monotonic() - start < timeout:
+    while (queued := photos.filter(status=Photo.Status.QUEUED).count()) and time.monotonic() - start < timeout:
         time.sleep(1)
-    print(f"\nqueue drained {time.monotonic() - start:.0f} s after the load ended")
+    waited = time.monotonic() - start
+    print(f"\nqueue drained {waited:.0f} s after the load ended" if not queued
+          else f"\n{queued} photos still queued after waiting {waited:.0f} s")
     problems = 0
     rows = {p.pk: p for p in photos.annotate(face_count=Count("faces"))}
     missing = set(shared.added) - set(rows)
@@ -364,7 +366,6 @@ def main() -> int:
         from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.core.management import call_command
-
         from django.utils import timezone
 
         from webapp.faces.models import Face
