@@ -2,8 +2,8 @@
 
 Starts PostgreSQL with pgvector (unless DATABASE_URL is set) and Redis (unless REDIS_URL
 is set) with their data under VISAGE_DATA_DIR, migrates, creates the first admin, then runs
-one Celery worker on both queues (with beat inside it) and the web server on VISAGE_HOST:VISAGE_PORT
-(127.0.0.1:8000). Ctrl-C stops everything.
+one Celery worker on both queues (with beat inside it) and the web server on
+VISAGE_HOST:VISAGE_PORT (127.0.0.1:8000). Ctrl-C stops everything.
 """
 from __future__ import annotations
 

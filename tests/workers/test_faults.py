@@ -284,13 +284,18 @@ def test_the_database_restarting_mid_batch_is_retried_and_every_photo_is_done_on
 
 # --- d. a disk that refuses the upload -----------------------------------------------------
 
+STORE_FAILED = "the server could not store the file ({}); nothing was added, try again later"
+
+
 def assert_nothing_stored(media_root: Path) -> None:
     assert not Photo.objects.exists()
     if media_root.is_dir():
         assert [p for p in media_root.rglob("*") if p.is_file()] == []
 
 
-def test_an_unwritable_media_folder_refuses_the_upload_with_a_clear_message(client, user, albums_dir, settings, tmp_path):
+def test_an_unwritable_media_folder_refuses_the_upload_with_a_clear_message(
+    client, user, albums_dir, settings, tmp_path
+):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a regular file where the media folder's parent should be")
     settings.MEDIA_ROOT = blocker / "media"  # every mkdir below it fails with ENOTDIR
@@ -305,7 +310,7 @@ def test_an_unwritable_media_folder_refuses_the_upload_with_a_clear_message(clie
 
     [result] = response.json()["results"]
     assert response.status_code == 200 and result["status"] == "rejected"
-    assert result["message"] == "the server could not store the file (Not a directory); nothing was added, try again later"
+    assert result["message"] == STORE_FAILED.format("Not a directory")
     assert not Photo.objects.exists()
 
     page = client.post(reverse("album-upload", args=[album.pk]), upload(), follow=True).content.decode()
@@ -348,6 +353,6 @@ def test_a_disk_that_fills_mid_write_refuses_the_upload_and_leaves_no_partial_fi
     assert result.returncode == 0, result.stderr[-5000:]
     outcome = json.loads(result.stdout.strip().splitlines()[-1])
     assert outcome["status"] == "rejected"
-    assert outcome["message"] == "the server could not store the file (File too large); nothing was added, try again later"
+    assert outcome["message"] == STORE_FAILED.format("File too large")
     assert "File too large" in result.stderr  # the write really failed inside the storage
     assert_nothing_stored(media_root)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.urls import reverse
+from kombu import pools
 
 from webapp.embedded import start_redis
 from webapp.photos.models import Photo
@@ -63,11 +64,14 @@ def worker(redis_server, media_root, eager_celery, tmp_path):
 def point_app_at_broker(app, url: str) -> None:
     # Producer pools are bound to the broker they were made for. Celery resets both of its
     # pools (connections and producers) after a fork; do the same so the next send
-    # connects to ``url``.
+    # connects to ``url``. kombu also keeps one producer pool per broker URL for the whole
+    # process, still holding the connection pool closed here: drop those too, or the next
+    # send to a URL used before fails with "Acquire on closed pool".
     app.conf.broker_url = url
     if app._pool is not None:
         app._pool.force_close_all()
     app._after_fork()
+    pools.reset()
 
 
 def wait_for(predicate, *, timeout: float, what: str):

@@ -54,13 +54,15 @@ def login_locked_until(*, username: str, client_ip: str | None) -> datetime | No
     checks = [(Q(username=_username_key(username)), settings.VISAGE_LOGIN_FAILURE_LIMIT)]
     if client_ip is not None:
         checks.append((Q(client_ip=client_ip), settings.VISAGE_LOGIN_IP_FAILURE_LIMIT))
-    until = None
+    ends = []
     for condition, limit in checks:
+        if limit < 1:
+            continue  # a limit of 0 turns that check off
         # The limit-th most recent failure starts the lock; it ends when that one ages out.
         started = recent.filter(condition).values_list("failed_at", flat=True)[limit - 1 : limit].first()
         if started is not None:
-            until = max(until or started + _window(), started + _window())
-    return until
+            ends.append(started + _window())
+    return max(ends, default=None)
 
 
 def login_failure_record(*, username: str, client_ip: str | None) -> None:

@@ -97,7 +97,8 @@ def photo_ingest(*, owner: AbstractBaseUser, album: Album, source: BinaryIO, ori
         logger.exception("could not store upload %s", original_name)
         _discard_unreferenced_files(photo)
         reason = exc.strerror or "the storage refused it"  # not str(exc): it names server paths
-        return FileOutcome(original_name, "rejected", f"the server could not store the file ({reason}); nothing was added, try again later")
+        message = f"the server could not store the file ({reason}); nothing was added, try again later"
+        return FileOutcome(original_name, "rejected", message)
     try:
         with transaction.atomic():
             photo.save()

@@ -21,7 +21,7 @@ def stored(user, albums_dir):
     """Store album photos as queued rows without sending them anywhere."""
     album = album_create(owner=user, name="Stuck")
 
-    def store(name: str, *, created_ago: timedelta, sent_ago: timedelta | None, status=Photo.Status.QUEUED) -> int:
+    def store(name: str, *, created_ago: timedelta, sent_ago: timedelta | None, status=Photo.Status.QUEUED):
         with (albums_dir / name).open("rb") as source:
             outcome = photo_ingest(owner=user, album=album, source=source, original_name=name)
         now = timezone.now()
