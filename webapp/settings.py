@@ -225,6 +225,24 @@ if VISAGE_STORAGE == "s3":
 elif VISAGE_STORAGE != "local":
     raise RuntimeError(f"VISAGE_STORAGE must be 'local' or 's3', not {VISAGE_STORAGE!r}")
 
+# --- Retraining (issue #6) ---------------------------------------------------------------
+# Where runs keep their caches, checkpoints and logs (resumable after a worker restart).
+VISAGE_TRAINING_DIR = Path(_env("VISAGE_TRAINING_DIR", str(DATA_DIR / "training")))
+# Base training set mixed into every run so the network does not forget: the first N
+# images of celeba5 train (5 per person). 5000 images = 1000 people, cached once.
+VISAGE_RETRAIN_BASE_IMAGES = _env_int("VISAGE_RETRAIN_BASE_IMAGES", 5000)
+# celeba5 val pairs for "not worse than before": every n-th pair (1 = all 3000).
+VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
+VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 3)
+VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap
+VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 30)
+VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 10)
+# Faces re-embedded per transaction while switching versions.
+VISAGE_REEMBED_BATCH = _env_int("VISAGE_REEMBED_BATCH", 256)
+# A run or switch whose worker has not written a heartbeat for this long is taken over
+# (and resumed from its checkpoint) by the next worker that starts.
+VISAGE_JOB_STALE_AFTER_S = _env_int("VISAGE_JOB_STALE_AFTER_S", 120)
+
 # --- Login throttling and reconciler (issue #7) ---
 # After VISAGE_LOGIN_FAILURE_LIMIT failed sign-ins for one username (or the larger
 # VISAGE_LOGIN_IP_FAILURE_LIMIT from one client address) within the window, sign-in is
@@ -254,21 +272,3 @@ CELERY_BEAT_SCHEDULE = {
 # It must exceed the longest task and the longest countdown; the reconciler usually
 # re-sends lost photos sooner.
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _env_int("VISAGE_BROKER_VISIBILITY_TIMEOUT_S", 3600)
-
-# --- Retraining (issue #6) ---------------------------------------------------------------
-# Where runs keep their caches, checkpoints and logs (resumable after a worker restart).
-VISAGE_TRAINING_DIR = Path(_env("VISAGE_TRAINING_DIR", str(DATA_DIR / "training")))
-# Base training set mixed into every run so the network does not forget: the first N
-# images of celeba5 train (5 per person). 5000 images = 1000 people, cached once.
-VISAGE_RETRAIN_BASE_IMAGES = _env_int("VISAGE_RETRAIN_BASE_IMAGES", 5000)
-# celeba5 val pairs for "not worse than before": every n-th pair (1 = all 3000).
-VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
-VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 3)
-VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap
-VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 30)
-VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 10)
-# Faces re-embedded per transaction while switching versions.
-VISAGE_REEMBED_BATCH = _env_int("VISAGE_REEMBED_BATCH", 256)
-# A run or switch whose worker has not written a heartbeat for this long is taken over
-# (and resumed from its checkpoint) by the next worker that starts.
-VISAGE_JOB_STALE_AFTER_S = _env_int("VISAGE_JOB_STALE_AFTER_S", 120)

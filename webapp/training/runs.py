@@ -64,6 +64,8 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
     from workers.dispatch import send_quietly
     from workers.training_tasks import training_run_task  # workers import this module
 
+    if owner_ids is not None and not owner_ids:
+        raise RunRefused("Choose at least one library to learn from.")
     with transaction.atomic():
         _lock_table(TrainingRun)
         running = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()

@@ -69,8 +69,9 @@ def _act(request, action, success: str):
 @require_POST
 @staff_required
 def run_start(request):
+    # The page ticks every library that has data; "all" also takes libraries added later.
     chosen = request.POST.getlist("owner")
-    owner_ids = None if not chosen or "all" in chosen else [int(v) for v in chosen if v.isdigit()]
+    owner_ids = None if "all" in chosen else [int(v) for v in chosen if v.isdigit()]
     return _act(request, lambda: training_start(user=request.user, owner_ids=owner_ids),
                 "Retraining queued: progress shows below.")
 

@@ -51,6 +51,13 @@ def test_starting_without_enough_data_says_why(client, staff):
     assert not TrainingRun.objects.exists()
 
 
+def test_starting_with_no_library_ticked_says_so(client, staff):
+    client.force_login(staff)
+    response = client.post(reverse("model-run-start"), {}, follow=True)
+    assert "Choose at least one library" in response.content.decode()
+    assert not TrainingRun.objects.exists()
+
+
 def test_a_second_start_says_one_is_running(client, staff):
     TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, phase="training",
                                step=2, total_steps=10)

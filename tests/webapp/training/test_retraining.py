@@ -27,9 +27,11 @@ def neighbours(owner, face: Face) -> list[int]:
                                               exclude_face_id=face.pk, exact=True)]
 
 
-def test_run_promote_and_roll_back(staff, faces_data_dir, django_capture_on_commit_callbacks):
+def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_capture_on_commit_callbacks):
     named = confirmed_library(staff, faces_data_dir)
     assert len(named) >= 12  # most BBT crops and every celeba5 face are detected
+    with pytest.raises(RunRefused, match="Too little data: 0 people"):  # only the chosen libraries count
+        training_start(user=staff, owner_ids=[other_user.pk])
     v1 = embedding_model_active()
     before = vectors_by_face()
 
