@@ -49,6 +49,14 @@ class TrainingRun(models.Model):
     def is_open(self) -> bool:
         return self.status in self.OPEN
 
+    @property
+    def epoch(self) -> int | None:
+        """1-based epoch of the current step (the page shows "epoch 2 of 3")."""
+        epochs = self.data.get("epochs")
+        if not epochs or not self.total_steps:
+            return None
+        return min(epochs, self.step * epochs // self.total_steps + 1)
+
 
 class ModelSwitch(models.Model):
     """Re-embedding every face with ``target`` and then making it the active version."""

@@ -283,10 +283,11 @@ def _fine_tune(run: TrainingRun, folder: Path, library: LibraryData, base_cache,
     ]
     if settings.VISAGE_RETRAIN_MAX_STEPS:
         argv += ["--steps-per-epoch", str(max(1, -(-settings.VISAGE_RETRAIN_MAX_STEPS // epochs)))]
+    data = {**run_data(run.pk), "epochs": epochs}
     last = folder / "train" / "last.pt"
     if last.is_file():  # a worker died mid-run: go on from its last checkpoint
-        resumed = int(read_checkpoint(last)["train_state"]["step"])
-        TrainingRun.objects.filter(pk=run.pk).update(data={**run_data(run.pk), "resumed_from_step": resumed})
+        data["resumed_from_step"] = int(read_checkpoint(last)["train_state"]["step"])
+    TrainingRun.objects.filter(pk=run.pk).update(data=data)
     progress.phase("training")
     state = train(parse_args(argv), on_progress=progress.step, should_stop=progress.cancelled)
     if state.get("stopped"):

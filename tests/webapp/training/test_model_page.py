@@ -60,12 +60,12 @@ def test_starting_with_no_library_ticked_says_so(client, staff):
 
 def test_a_second_start_says_one_is_running(client, staff):
     TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, phase="training",
-                               step=2, total_steps=10)
+                               step=7, total_steps=10, data={"epochs": 2}, loss=0.0312, eta_seconds=42)
     client.force_login(staff)
     response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
     page = response.content.decode()
     assert "one run at a time" in page
-    assert "step 2 of 10" in page  # the progress box
+    assert "epoch 2 of 2, step 7 of 10" in page and "loss 0.0312" in page and "about 42 s left" in page
     assert TrainingRun.objects.count() == 1
 
 
