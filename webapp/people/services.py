@@ -113,12 +113,17 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
 
 def faces_move(*, owner, face_ids: Iterable[int], person_id: int | None = None, name: str = "") -> Person:
     """Split faces off into a new person (person_id None) or move them to an existing one.
-    The moved faces are confirmed there; a person left with no faces is deleted."""
+    A name that a person already has moves the faces to that person rather than making a
+    second one of the same name. The moved faces are confirmed there; a person left with
+    no faces is deleted."""
     faces = _owned_faces(owner, face_ids)
+    name = _clean_name(name)
     with recorded_operation(owner=owner, kind="split", summary=f"Moved {len(faces)} face(s)") as op:
         op.touch_faces([f.pk for f in faces])
+        if person_id is None and name:
+            person_id = Person.objects.filter(owner=owner, name_key=name_key(name)).order_by("pk").values_list("pk", flat=True).first()
         if person_id is None:
-            person = Person.objects.create(owner=owner, name=_clean_name(name))
+            person = Person.objects.create(owner=owner, name=name)
             op.created_person(person)
         else:
             person = person_for_owner(owner=owner, person_id=person_id)

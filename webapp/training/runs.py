@@ -111,6 +111,7 @@ def training_discard(*, run_id: int) -> TrainingRun:
         run.status, run.result_model = TrainingRun.Status.DISCARDED, None
         run.save(update_fields=["status", "result_model"])
         stored = model.checkpoint.removeprefix(STORED_PREFIX)
+        ModelSwitch.objects.filter(target=model).delete()  # failed attempts to promote it
         model.delete()
         transaction.on_commit(lambda: default_storage.delete(stored))
     return run

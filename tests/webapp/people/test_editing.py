@@ -147,6 +147,10 @@ def test_merge_and_split_edge_cases(user, faces):
     # Splitting all faces off a named person leaves the named person empty but kept.
     new = services.faces_move(owner=user, face_ids=list(merged.faces.values_list("pk", flat=True)), name="Everyone")
     assert Person.objects.get(pk=sheldon.pk).faces.count() == 0 and new.faces.count() >= 10
+    # Splitting off under a name someone already has goes to that person: no second "Sheldon".
+    back = services.faces_move(owner=user, face_ids=crops(faces, "sheldon")[:2], name="  sheldon ")
+    assert back.pk == sheldon.pk and back.faces.count() == 2
+    assert Person.objects.filter(owner=user, name_key=sheldon.name_key).count() == 1
     with pytest.raises(services.EditError, match="Select at least one face"):
         services.faces_move(owner=user, face_ids=[], name="x")
 
