@@ -15,10 +15,13 @@ Method = Literal["hdbscan", "agglomerative"]
 # 0.73 to 0.66 (0.25: 0.990 / 0.57; 0.30: 0.979 / 0.69).
 AGGLOMERATIVE_CUT = 0.5
 CLUSTER_RADIUS = 0.28
-# Above this size HDBSCAN runs on a PCA projection: 32 dimensions keep the neighbourhoods
-# and more than halve the time (GUIDE §2).
-PCA_ABOVE = 5000
-PCA_DIMS = 32
+# HDBSCAN with min_samples=1 is single linkage on the minimum spanning tree, and MST edges
+# join near neighbours: built from each face's 15 nearest neighbours it gives exactly the
+# grouping of HDBSCAN on all pairs on celeba5 test (precision 0.983 / recall 0.657 both), 10x
+# faster, and keeps all 128 dimensions where the earlier PCA-32 shortcut cost precision
+# (0.974) above 5,000 faces. 100k faces: bench/people.py.
+KNN_K = 15
+KNN_BLOCK = 2048
 
 
 def group_embeddings(
@@ -49,20 +52,62 @@ def group_embeddings(
         sizes = np.bincount(labels)
         labels = np.where(sizes[labels] >= min_cluster_size, labels, -1)
     elif method == "hdbscan":
-        import hdbscan
-
-        if n > PCA_ABOVE and x.shape[1] > PCA_DIMS:
-            from sklearn.decomposition import PCA
-
-            x = PCA(n_components=PCA_DIMS, random_state=0).fit_transform(x)
-            x /= np.linalg.norm(x, axis=1, keepdims=True)
-        # Unit vectors: Euclidean distance sqrt(2 * cosine distance) orders like cosine.
-        labels = hdbscan.HDBSCAN(min_cluster_size=max(2, min_cluster_size), min_samples=1, metric="euclidean").fit_predict(x)
+        labels = hdbscan_on_knn_graph(x, min_cluster_size=max(2, min_cluster_size))
     else:
         raise ValueError(f"unknown grouping method {method!r}: use 'hdbscan' or 'agglomerative'")
     unit = np.asarray(embeddings, dtype=np.float64)
     labels = prune_loose_members(labels, unit, CLUSTER_RADIUS * threshold)
     return split_same_photo(labels, unit, np.asarray(photo_ids))
+
+
+def knn_graph(x: np.ndarray, k: int = KNN_K) -> "scipy.sparse.csr_matrix":
+    """Symmetric (N, N) sparse graph of each unit vector's k nearest neighbours, weighted by
+    Euclidean distance (sqrt(2 * cosine distance): it orders like cosine). Exact search,
+    as blocked matrix products and top-k on the CPU (or GPU) through torch."""
+    import torch
+    from scipy import sparse
+
+    n, k = len(x), min(k, len(x) - 1)
+    vectors = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    neighbours = np.empty((n, k), np.int64)
+    similarity = np.empty((n, k), np.float32)
+    with torch.inference_mode():
+        for start in range(0, n, KNN_BLOCK):
+            block = vectors[start : start + KNN_BLOCK] @ vectors.T
+            rows = torch.arange(block.shape[0])
+            block[rows, rows + start] = -2.0  # not its own neighbour
+            values, indices = torch.topk(block, k, dim=1)
+            neighbours[start : start + len(rows)] = indices.numpy()
+            similarity[start : start + len(rows)] = values.numpy()
+    # A tiny floor keeps identical faces as an edge: sparse matrices drop explicit zeros.
+    distance = np.sqrt(np.maximum(2.0 - 2.0 * similarity.astype(np.float64), 0.0)) + 1e-9
+    graph = sparse.csr_matrix((distance.ravel(), (np.repeat(np.arange(n), k), neighbours.ravel())), shape=(n, n))
+    return graph.maximum(graph.T).tocsr()
+
+
+def hdbscan_on_knn_graph(x: np.ndarray, *, min_cluster_size: int) -> np.ndarray:
+    """HDBSCAN (min_samples=1, excess-of-mass selection) from the MST of the k-NN graph.
+
+    Uses hdbscan's own tree code (``label``, ``_tree_to_labels``; pinned version, and
+    tests/ml/test_cluster.py checks the result against ``hdbscan.HDBSCAN``). Parts of the
+    graph that no k-NN edge joins are linked just above the longest edge, where the MST
+    on all pairs would join them too: a far larger weight would make every such part one
+    very stable cluster."""
+    from hdbscan._hdbscan_linkage import label
+    from hdbscan.hdbscan_ import _tree_to_labels
+    from scipy.sparse import csgraph, csr_matrix
+
+    graph = knn_graph(x)
+    parts, part_of = csgraph.connected_components(graph, directed=False)
+    if parts > 1:
+        roots = np.unique(part_of, return_index=True)[1]
+        weight = np.full(parts - 1, graph.data.max() * 1.05)
+        bridge = csr_matrix((weight, (roots[:-1], roots[1:])), shape=graph.shape)
+        graph = (graph + bridge + bridge.T).tocsr()
+    tree = csgraph.minimum_spanning_tree(graph).tocoo()
+    edges = np.column_stack([tree.row, tree.col, tree.data]).astype(np.float64)
+    edges = edges[np.argsort(edges[:, 2], kind="mergesort")]
+    return _tree_to_labels(None, label(edges), min_cluster_size=min_cluster_size)[0]
 
 
 def prune_loose_members(labels: np.ndarray, embeddings: np.ndarray, radius: float, rounds: int = 2) -> np.ndarray:

@@ -51,3 +51,31 @@ def test_pairwise_scores_by_hand():
     assert scores["precision"] == pytest.approx(0.5)
     assert scores["recall"] == pytest.approx(0.25)
     assert scores["unsorted_share"] == pytest.approx(0.2)
+
+
+def test_knn_graph_hdbscan_matches_hdbscan_on_all_pairs():
+    """Grouping runs HDBSCAN from the 15-NN graph (for speed); it must find the same
+    people as hdbscan.HDBSCAN on every pair, including people the graph does not join."""
+    import hdbscan
+
+    from ml.cluster import hdbscan_on_knn_graph, knn_graph
+
+    from scipy.sparse import csgraph
+
+    # Face-like data as in bench/people.py: people of 5 to 50 faces around a common face,
+    # so the 15-NN graph falls apart into several parts of several people each.
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(5, 51, 60)
+    truth = np.repeat(np.arange(len(sizes)), sizes)
+    unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+    centres = unit(unit(rng.normal(size=128)) + 0.55 * unit(rng.normal(size=(len(sizes), 128))))
+    x = unit(centres[truth] + 0.3 * rng.normal(size=(len(truth), 128)) / np.sqrt(128))
+    graph = knn_graph(x)
+    assert graph.shape == (len(x), len(x)) and (graph != graph.T).nnz == 0
+    assert csgraph.connected_components(graph, directed=False)[0] > 1
+    assert np.allclose(graph[0].data, np.sqrt(2 - 2 * x[0] @ x[graph[0].indices].T), atol=1e-5)
+    ours = hdbscan_on_knn_graph(x, min_cluster_size=2)
+    reference = hdbscan.HDBSCAN(min_cluster_size=2, min_samples=1).fit_predict(x)
+    assert len(set(ours)) >= 55  # really the people, not one blob per part of the graph
+    # Same partition (label numbers may differ).
+    assert pairwise_scores(ours, reference)["f1"] == 1.0 and (ours == -1).sum() == (reference == -1).sum()

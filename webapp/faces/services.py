@@ -138,6 +138,9 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
         taken_at = timezone.make_aware(taken_at, timezone.get_current_timezone())
     with transaction.atomic():
         _lock_active(model)
+        # Two deliveries of one photo (a redelivered task, the reconciler) store in turn:
+        # the second replaces the first's faces instead of adding to them.
+        Photo.objects.select_for_update().filter(pk=photo.pk).values_list("pk").first()
         Face.objects.filter(photo=photo, embedding_model=model).delete()
         Face.objects.bulk_create(faces)
         Photo.objects.filter(pk=photo.pk).update(
