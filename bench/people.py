@@ -26,6 +26,7 @@ from bench.benchdb import use_bench_database  # noqa: E402
 use_bench_database("visage_bench_people")
 
 import django  # noqa: E402
+import django.utils.timezone  # noqa: E402
 
 django.setup()
 
@@ -112,14 +113,21 @@ def unit(x):
     return x / np.linalg.norm(x, axis=-1, keepdims=True)
 
 
+def synthetic_library(n: int, rng, noise: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 128) face-like unit embeddings of people with 5-50 faces, and their identities.
+    noise 0.3: same-identity cosine distance about 0.08; 0.2: about 0.035."""
+    sizes = rng.integers(5, 51, n // 20)
+    identity = np.repeat(np.arange(len(sizes)), sizes)[:n]
+    common = unit(rng.normal(size=128))
+    centres = unit(common + 0.55 * unit(rng.normal(size=(len(sizes), 128))))
+    x = unit(centres[identity] + noise * rng.normal(size=(len(identity), 128)) / np.sqrt(128)).astype(np.float32)
+    return x, identity
+
+
 def scale(owner, sizes: list[int]) -> None:
     rng = np.random.default_rng(0)
     for n in sizes:
-        sizes = rng.integers(5, 51, n // 20)
-        identity = np.repeat(np.arange(len(sizes)), sizes)[:n]
-        common = unit(rng.normal(size=128))
-        centres = unit(common + 0.55 * unit(rng.normal(size=(len(sizes), 128))))
-        x = unit(centres[identity] + 0.3 * rng.normal(size=(len(identity), 128)) / np.sqrt(128)).astype(np.float32)
+        x, identity = synthetic_library(n, rng)
         photos = np.arange(len(x))
         for method in ("hdbscan", "agglomerative") if n <= 30_000 else ("hdbscan",):
             start = time.perf_counter()
@@ -129,6 +137,63 @@ def scale(owner, sizes: list[int]) -> None:
             seconds = time.perf_counter() - start
             scores = pairwise_scores(labels[:3000], identity[:3000])
             print(f"   {len(x):>7,} faces {method:<13} {seconds:6.1f} s  (precision {scores['precision']:.3f}, recall {scores['recall']:.3f} on a 3,000-face sample)")
+
+def service_scale(sizes: list[int]) -> None:
+    """The whole grouping service (read embeddings, cluster, write people, undo log, name
+    suggestions) on a user with n synthetic faces, one photo each, loaded with COPY."""
+    from django.db import connection
+    from pgvector.psycopg import register_vector
+
+    from webapp.photos.models import Album
+
+    model = embedding_model_active()
+    for n in sizes:
+        owner, _ = get_user_model().objects.get_or_create(username=f"bench-scale-{n}")
+        if Face.objects.filter(owner=owner).count() != n:
+            Photo.objects.filter(owner=owner).delete()
+            # The service groups with the active model's threshold (v1: 0.103), so the faces
+            # get v1's scale: same person about 0.035 apart, as real v1 pairs (docs/model.md).
+            x, _identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
+            album, _ = Album.objects.get_or_create(owner=owner, name="synthetic")
+            photos = Photo.objects.bulk_create(
+                Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
+                      size_bytes=0, image_format="jpeg", status=Photo.Status.DONE) for i in range(n)
+            )
+            with connection.cursor() as cursor:  # COPY with the vector index in place is far slower
+                cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+            raw = connection.connection
+            register_vector(raw)
+            now = django.utils.timezone.now()
+            with raw.cursor() as cursor, cursor.copy(
+                "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
+                " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8",
+                                "vector", "bytea", "timestamptz", "text"])
+                for photo, vector in zip(photos, x):
+                    copy.write_row((photo.pk, owner.pk, model.pk, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
+            raw.commit()
+            with connection.cursor() as cursor:
+                cursor.execute("SET maintenance_work_mem = '1GB'")
+                cursor.execute("CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops)"
+                               " WITH (m = 16, ef_construction = 64)")
+        reset(owner)
+        start = time.perf_counter()
+        result = faces_group(owner=owner, method="hdbscan")
+        seconds = time.perf_counter() - start
+        truth = dict(zip(Photo.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True), _identity_of(owner, n)))
+        rows = list(Face.objects.filter(owner=owner).values_list("photo_id", "person_id"))
+        predicted = np.array([p if p is not None else -1 for _, p in rows])
+        scores = pairwise_scores(predicted[:3000], np.array([truth[photo] for photo, _ in rows[:3000]]))
+        print(f"   {n:>7,} faces: grouping service end to end {seconds:6.1f} s ({result.groups:,} people, "
+              f"{result.unsorted_faces:,} faces unsorted; precision {scores['precision']:.3f}, recall "
+              f"{scores['recall']:.3f} on 3,000 faces)", flush=True)
+
+
+def _identity_of(owner, n: int) -> np.ndarray:
+    """The identities the library of ``n`` faces was generated with, in photo order."""
+    return synthetic_library(n, np.random.default_rng(n), noise=0.2)[1]
+
 
 def assign_speed(owner) -> None:
     model = embedding_model_active()
@@ -147,6 +212,8 @@ def main() -> None:
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--scale-sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--service-sizes", type=int, nargs="*", default=[100_000],
+                        help="libraries of this many synthetic faces grouped by the whole service")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
@@ -170,6 +237,9 @@ def main() -> None:
         print("\n== scale")
         assign_speed(owner)
         scale(owner, args.scale_sizes)
+        if args.service_sizes:
+            print("\n== grouping service at scale")
+            service_scale(args.service_sizes)
 
 
 if __name__ == "__main__":
