@@ -13,7 +13,6 @@ and 100k synthetic face-like embeddings, and the time to assign one new face.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import use_bench_database  # noqa: E402
+from bench.benchdb import celeba_test_library, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench_people")
 
@@ -44,7 +43,6 @@ from webapp.people.models import FaceRejection, Operation, Person  # noqa: E402
 from webapp.people.selectors import review_queue  # noqa: E402
 from webapp.photos.models import Photo  # noqa: E402
 from webapp.search.selectors import person_guess  # noqa: E402
-from workers.tasks import photo_process  # noqa: E402
 
 
 def library(owner) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
@@ -218,14 +216,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
     owner, _ = get_user_model().objects.get_or_create(username="bench-people")
-    folder = Path(settings.FACES_DATA_DIR) / "celeba5" / "test"
-    if Face.objects.filter(owner=owner).count() < 4500:
-        call_command("import_photos", user=owner.username, album="celeba5 test", folder=str(folder),
-                     in_process=True, stdout=io.StringIO())
-        # An interrupted earlier run may have left stored but unprocessed photos.
-        queued = list(Photo.objects.filter(owner=owner, status=Photo.Status.QUEUED).values_list("pk", flat=True))
-        for start in range(0, len(queued), 32):
-            photo_process.apply(args=[queued[start : start + 32]], kwargs={"schedule_grouping": False}, throw=True)
+    celeba_test_library(owner)
     ids, labels, truth = library(owner)
     print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")
     if not args.skip_quality:

@@ -14,7 +14,6 @@ an interrupted run (cached crops, last.pt) instead of starting another.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -23,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import use_bench_database  # noqa: E402
+from bench.benchdb import celeba_test_library, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench_retrain")
 
@@ -37,22 +36,10 @@ from django.core.management import call_command  # noqa: E402
 
 from webapp.faces.models import Face  # noqa: E402
 from webapp.people.models import Person  # noqa: E402
-from webapp.photos.models import Photo  # noqa: E402
 from webapp.training.models import TrainingRun  # noqa: E402
 from webapp.training.runs import training_start  # noqa: E402
 from workers.celery_app import app  # noqa: E402
-from workers.tasks import photo_process  # noqa: E402
 from workers.training_tasks import training_run_task  # noqa: E402
-
-
-def library_import(owner) -> None:
-    folder = Path(settings.FACES_DATA_DIR) / "celeba5" / "test"
-    if Face.objects.filter(owner=owner).count() < 4500:
-        call_command("import_photos", user=owner.username, album="celeba5 test", folder=str(folder),
-                     in_process=True, stdout=io.StringIO())
-        queued = list(Photo.objects.filter(owner=owner, status=Photo.Status.QUEUED).values_list("pk", flat=True))
-        for start in range(0, len(queued), 32):
-            photo_process.apply(args=[queued[start : start + 32]], kwargs={"schedule_grouping": False}, throw=True)
 
 
 def confirm_first_faces(owner, per_person: int) -> tuple[int, int]:
@@ -77,7 +64,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
     owner, _ = get_user_model().objects.get_or_create(username="bench-retrain", defaults={"is_staff": True})
-    library_import(owner)
+    celeba_test_library(owner)
     app.conf.task_always_eager = True  # the page's task, run in this process
     started = time.perf_counter()
     run = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()

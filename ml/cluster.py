@@ -60,8 +60,8 @@ def group_embeddings(
     return split_same_photo(labels, unit, np.asarray(photo_ids))
 
 
-def knn_graph(x: np.ndarray, k: int = KNN_K) -> "scipy.sparse.csr_matrix":
-    """Symmetric (N, N) sparse graph of each unit vector's k nearest neighbours, weighted by
+def knn_graph(x: np.ndarray, k: int = KNN_K):
+    """Symmetric (N, N) scipy CSR graph of each unit vector's k nearest neighbours, weighted by
     Euclidean distance (sqrt(2 * cosine distance): it orders like cosine). Exact search,
     as blocked matrix products and top-k on the CPU (or GPU) through torch."""
     import torch

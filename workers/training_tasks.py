@@ -17,30 +17,37 @@ from workers.dispatch import send_quietly
 HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x VISAGE_JOB_STALE_AFTER_S for the holder
 
 
-@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=HELD_RETRIES,
-          soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def _claim_or_wait(task, model_class, pk: int):
+    """The job row if this delivery does the work, None if it is over; a job another
+    worker holds makes this delivery retry later (see claims.job_claim)."""
+    claim, job = job_claim(model_class, pk)
+    if claim is Claim.HELD_ELSEWHERE:
+        raise task.retry(countdown=stale_after().total_seconds())
+    return job if claim is Claim.TAKEN else None
+
+
+LONG_JOB = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": HELD_RETRIES,
+            "soft_time_limit": 6 * 3600, "time_limit": 6 * 3600 + 300}
+
+
+@app.task(**LONG_JOB)
 def training_run_task(self, run_id: int) -> str:
-    claim, run = job_claim(TrainingRun, run_id)
-    if claim is Claim.HELD_ELSEWHERE:
-        raise self.retry(countdown=stale_after().total_seconds())
-    if claim is Claim.TAKEN:
+    run = _claim_or_wait(self, TrainingRun, run_id)
+    if run is not None:
         run = training_execute(run=run)
-    return run.status if run else "missing"
+    return run.status if run else "not this delivery's"
 
 
-@app.task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=HELD_RETRIES,
-          soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+@app.task(**LONG_JOB)
 def model_switch_task(self, switch_id: int) -> str:
-    claim, switch = job_claim(ModelSwitch, switch_id)
-    if claim is Claim.HELD_ELSEWHERE:
-        raise self.retry(countdown=stale_after().total_seconds())
-    if claim is Claim.TAKEN:
-        try:
-            switch = switch_execute(switch=switch, batch_size=settings.VISAGE_REEMBED_BATCH)
-        except Exception as exc:
-            switch_fail(switch_id=switch_id, error=f"{type(exc).__name__}: {exc}")
-            raise
-    return switch.status if switch else "missing"
+    switch = _claim_or_wait(self, ModelSwitch, switch_id)
+    if switch is None:
+        return "not this delivery's"
+    try:
+        return switch_execute(switch=switch, batch_size=settings.VISAGE_REEMBED_BATCH).status
+    except Exception as exc:
+        switch_fail(switch_id=switch_id, error=f"{type(exc).__name__}: {exc}")
+        raise
 
 
 @worker_ready.connect

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from tests.workers.test_faults import redis_server, workers  # noqa: F401  (fixtures)
 from webapp.faces.models import EmbeddingModel
 from webapp.training.models import TrainingRun
 from webapp.training.runs import training_start
@@ -29,7 +28,7 @@ def wait_for_run(run_id: int, predicate, *, timeout: float, what: str, workers, 
         time.sleep(0.3)
 
 
-def test_a_run_whose_worker_is_killed_resumes_from_its_checkpoint(workers, user, faces_data_dir, training_cache_dir):  # noqa: F811
+def test_a_run_whose_worker_is_killed_resumes_from_its_checkpoint(workers, user, faces_data_dir, training_cache_dir):
     confirmed_library(user, faces_data_dir, characters=0, celeba_people=6)
     env = {
         "VISAGE_TRAINING_DIR": str(training_cache_dir),

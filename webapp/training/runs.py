@@ -319,7 +319,6 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
                         "celeba_val": {"accuracy": celeba_val["val_accuracy"], "accuracy_std": celeba_val["val_accuracy_std"],
                                        "val": celeba_val["val_at_far_1e-3"], "auc": celeba_val["val_auc"],
                                        "pairs": int(len(validator.same))}}
-        del model
     return results
 
 

@@ -87,7 +87,7 @@ def test_the_django_admin_entry_leads_to_the_page(client):
 @pytest.mark.parametrize("broker", ["redis without workers", "unreachable"])
 def test_missing_gpu_worker_is_reported(client, staff, tmp_path, eager_celery, broker):
     """A run would wait: the page says so, for a broker nobody consumes and for no broker."""
-    from tests.workers.test_worker_integration import point_app_at_broker
+    from tests.workers.helpers import point_app_at_broker
     from webapp.embedded import free_tcp_port, start_redis
     from workers.celery_app import app
 
