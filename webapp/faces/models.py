@@ -57,6 +57,10 @@ class Face(models.Model):
         max_length=10, blank=True, default="", choices=[("", "none"), ("auto", "auto"), ("confirmed", "confirmed")]
     )
     person_confidence = models.FloatField(null=True, blank=True)
+    # The group the last grouping run put this face in (the id of that run's unnamed person
+    # for it), kept when the face is later named or moved: naming one face of a group then
+    # suggests the name for its group-mates (webapp/people/propagation.py).
+    group_key = models.BigIntegerField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -37,7 +37,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         Face.objects.filter(owner=owner, embedding_model=model)
         .exclude(person_state="confirmed")
         .exclude(person_state="auto", person__name__gt="")
-        .values_list("pk", "photo_id", "person_id", "embedding")
+        .values_list("pk", "photo_id", "person_id", "embedding", "group_key")
     )
     if not rows:
         return GroupingResult(0, 0, 0)  # nothing to do, and nothing for the undo log
@@ -46,6 +46,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         face_ids = np.array([r[0] for r in rows])
         photo_ids = np.array([r[1] for r in rows])
         current = {r[0]: r[2] for r in rows}
+        current_group = {r[0]: r[4] for r in rows}
         embeddings = np.stack([np.asarray(r[3], dtype=np.float32) for r in rows])
         labels = group_embeddings(
             embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size
@@ -73,13 +74,15 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
                 assignment[face_id] = person.pk
             groups += bool(kept)
 
+        # A grouped face's group is its group's person; it stays with the face when the
+        # face is named later, so the name can follow to the rest of the group.
         moves: dict[int | None, list[int]] = {}
         for face_id, person_id in assignment.items():
-            if current[face_id] != person_id:
+            if current[face_id] != person_id or current_group[face_id] != person_id:
                 moves.setdefault(person_id, []).append(face_id)
         for person_id, moved in moves.items():  # one UPDATE per person, not per face (100k faces)
             Face.objects.filter(pk__in=moved).update(
-                person_id=person_id, person_state="auto" if person_id else "", person_confidence=None
+                person_id=person_id, person_state="auto" if person_id else "", person_confidence=None, group_key=person_id
             )
         abandoned = {p for p in current.values() if p} - set(assignment.values())
         for person in Person.objects.filter(pk__in=abandoned, name=""):

@@ -35,10 +35,10 @@ class OperationRecorder:
         new = [i for i in face_ids if str(i) not in self.faces]
         if not new:
             return
-        for face_id, person_id, state, confidence in Face.objects.filter(pk__in=new).values_list(
-            "pk", "person_id", "person_state", "person_confidence"
+        for face_id, person_id, state, confidence, group_key in Face.objects.filter(pk__in=new).values_list(
+            "pk", "person_id", "person_state", "person_confidence", "group_key"
         ):
-            self.faces[str(face_id)] = [person_id, state, confidence]
+            self.faces[str(face_id)] = [person_id, state, confidence, group_key]
             self.rejections[str(face_id)] = []
         for face_id, person_id in FaceRejection.objects.filter(face_id__in=new).order_by("person_id").values_list(
             "face_id", "person_id"
@@ -92,8 +92,11 @@ def operation_undo(*, owner) -> Operation:
             )
             # created_at is auto_now_add: set it after the row exists.
             Person.objects.filter(pk=int(person_id)).update(created_at=state["created_at"])
-    for face_id, (person_id, state, confidence) in before["faces"].items():
-        Face.objects.filter(pk=int(face_id)).update(person_id=person_id, person_state=state, person_confidence=confidence)
+    for face_id, (person_id, state, confidence, *group) in before["faces"].items():
+        fields = {"person_id": person_id, "person_state": state, "person_confidence": confidence}
+        if group:  # operations recorded before group keys existed hold three values
+            fields["group_key"] = group[0]
+        Face.objects.filter(pk=int(face_id)).update(**fields)
     for face_id, person_ids in before["rejections"].items():
         FaceRejection.objects.filter(face_id=int(face_id)).exclude(person_id__in=person_ids).delete()
         for person_id in person_ids:

@@ -38,7 +38,7 @@ def crops(faces, who):
 
 def state(owner):
     return (
-        sorted(Face.objects.filter(owner=owner).values_list("pk", "person_id", "person_state", "person_confidence")),
+        sorted(Face.objects.filter(owner=owner).values_list("pk", "person_id", "person_state", "person_confidence", "group_key")),
         sorted(Person.objects.filter(owner=owner).values_list("pk", "name", "name_key", "hidden", "created_at")),
         sorted(FaceRejection.objects.filter(face__owner=owner).values_list("face_id", "person_id")),
     )
@@ -165,3 +165,32 @@ def test_edits_refuse_another_users_faces_and_people(user, faces):
     with pytest.raises(NothingToUndo):
         operation_undo(owner=mallory)
     assert Person.objects.get(pk=sheldon.pk).name == "Sheldon"
+
+
+def test_naming_one_face_of_a_group_suggests_the_name_for_the_rest_of_it(user, faces):
+    faces_group(owner=user)
+    first = Face.objects.get(pk=crops(faces, "sheldon")[0])
+    assert first.group_key is not None and first.group_key == first.person_id
+    mates = set(Face.objects.filter(group_key=first.group_key).exclude(pk=first.pk).values_list("pk", flat=True))
+    assert len(mates) >= 3
+    sheldon = services.faces_name(owner=user, face_ids=[first.pk], name="Sheldon")
+    assert set(Face.objects.filter(pk__in=mates, person=sheldon, person_state="auto").values_list("pk", flat=True)) == mates
+
+
+def test_group_suggestions_follow_the_evidence(user, faces):
+    """Decided by the group alone: a Penny crop put in Sheldon's group (as a grouping run
+    might) is far from him, so no k-NN vote reaches it."""
+    sheldon_face, penny_face, other_penny = crops(faces, "sheldon")[0], crops(faces, "penny")[0], crops(faces, "penny")[1]
+    Face.objects.filter(pk__in=[sheldon_face, penny_face, other_penny]).update(group_key=424242)
+    sheldon = services.faces_name(owner=user, face_ids=[sheldon_face], name="Sheldon")
+    suggested = Face.objects.get(pk=penny_face)
+    assert (suggested.person_id, suggested.person_state, suggested.person_confidence) == (sheldon.pk, "auto", 0.5)
+    # Rejecting it keeps it out of Sheldon for good.
+    services.suggestions_answer(owner=user, face_ids=[penny_face], accept=False)
+    assert Face.objects.get(pk=penny_face).person_id != sheldon.pk
+    services.person_rename(owner=user, person_id=sheldon.pk, name="Sheldon Cooper")  # re-runs propagation
+    assert Face.objects.get(pk=penny_face).person_id != sheldon.pk
+    # Two names in one group: the group no longer speaks for either.
+    assert Face.objects.get(pk=other_penny).person_id == sheldon.pk
+    services.faces_name(owner=user, face_ids=[penny_face], name="Penny")
+    assert Face.objects.get(pk=other_penny).person_id != sheldon.pk
