@@ -42,6 +42,13 @@ def pick_device(name: str | None) -> torch.device:
     return torch.device(name or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
+def nan_mean(values) -> float:
+    """Mean of the finite values; NaN (without numpy's warning) when there are none, as
+    for a window whose batches had no active triplet."""
+    finite = [v for v in values if np.isfinite(v)]
+    return float(np.mean(finite)) if finite else float("nan")
+
+
 def frozen_prefix(model: torch.nn.Module, until: str | None) -> list[str]:
     """Names of the top-level children before ``until`` (those get no gradient)."""
     if not until:
@@ -339,12 +346,12 @@ def train(args: argparse.Namespace, *, on_progress=None, should_stop=None) -> di
                       f"active {np.mean(window['active'][-args.print_every:]):.3f} "
                       f"{state['seconds'] / max(1, state['step']):.2f} s/step (avg)", flush=True)
                 if on_progress is not None:
-                    on_progress(state, float(np.nanmean(window["loss"][-args.print_every:])))
+                    on_progress(state, nan_mean(window["loss"][-args.print_every:]))
             at_epoch_end = state["step"] % steps_per_epoch == 0
             if at_epoch_end or (args.val_every and state["step"] % args.val_every == 0) or state["step"] == total_steps:
-                stats = {"lr": lr_at(state["step"] - 1), "loss": float(np.nanmean(window["loss"])),
+                stats = {"lr": lr_at(state["step"] - 1), "loss": nan_mean(window["loss"]),
                          "active_share": float(np.mean(window["active"])),
-                         "mean_d_ap": float(np.nanmean(window["pos"])), "mean_d_an": float(np.nanmean(window["neg"])),
+                         "mean_d_ap": nan_mean(window["pos"]), "mean_d_an": nan_mean(window["neg"]),
                          "semihard_share": float(np.mean(window["semihard"])),
                          "fallback_share": float(np.mean(window["fallback"])),
                          "skipped_share": float(np.mean(window["skipped"]))}
