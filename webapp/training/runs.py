@@ -66,6 +66,9 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
 
     if owner_ids is not None and not owner_ids:
         raise RunRefused("Choose at least one library to learn from.")
+    if not (Path(settings.FACES_DATA_DIR) / "celeba5" / "train").is_dir():
+        raise RunRefused(f"The base training set is missing: no celeba5 under {settings.FACES_DATA_DIR} "
+                         "(set FACES_DATA_DIR on the web and gpu hosts).")
     with transaction.atomic():
         _lock_table(TrainingRun)
         running = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()

@@ -44,7 +44,7 @@ def test_staff_sees_the_active_model_and_the_data_per_library(client, staff, use
     assert "No retraining yet." in page
 
 
-def test_starting_without_enough_data_says_why(client, staff):
+def test_starting_without_enough_data_says_why(client, staff, faces_data_dir):
     client.force_login(staff)
     response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
     assert "Too little data: 0 people have at least 2 confirmed faces" in response.content.decode()
@@ -58,7 +58,7 @@ def test_starting_with_no_library_ticked_says_so(client, staff):
     assert not TrainingRun.objects.exists()
 
 
-def test_a_second_start_says_one_is_running(client, staff):
+def test_a_second_start_says_one_is_running(client, staff, faces_data_dir):
     TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, phase="training",
                                step=7, total_steps=10, data={"epochs": 2}, loss=0.0312, eta_seconds=42)
     client.force_login(staff)

@@ -97,7 +97,7 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
     assert FaceEmbedding.objects.count() == 0
 
 
-def test_second_run_refused_while_one_is_open(staff):
+def test_second_run_refused_while_one_is_open(staff, faces_data_dir):
     TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING)
     with pytest.raises(RunRefused, match="one run at a time"):
         training_start(user=staff, owner_ids=None)
@@ -169,3 +169,22 @@ def test_cancelling_a_running_run_leaves_nothing_behind(staff, faces_data_dir, s
     assert run.result_model is None and EmbeddingModel.objects.count() == 1
     assert not run_dir(run.pk).exists()
     assert not (media_root / "models").exists() or not any((media_root / "models").iterdir())
+
+
+def test_a_failing_run_records_its_error_and_leaves_no_version(staff, faces_data_dir, settings, tmp_path, client,
+                                                                 django_capture_on_commit_callbacks):
+    confirmed_library(staff, faces_data_dir, characters=0, celeba_people=6)
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        run = training_start(user=staff, owner_ids=None)
+    settings.FACES_DATA_DIR = tmp_path / "nowhere"  # gone from the worker's host by the time it runs
+    for send in queued:
+        send()
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FAILED
+    assert "the base training set is missing" in run.error
+    assert run.result_model is None and EmbeddingModel.objects.count() == 1
+    assert not run_dir(run.pk).exists()
+    client.force_login(staff)
+    assert "the base training set is missing" in client.get("/model/").content.decode()
+    with pytest.raises(RunRefused, match="The base training set is missing"):  # and a new start says so at once
+        training_start(user=staff, owner_ids=None)
