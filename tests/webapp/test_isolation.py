@@ -1,0 +1,62 @@
+"""Every URL pattern that takes the id of a user's object answers another user with 404,
+whatever the method: no existence leak, no change. The patterns are read from the URL
+resolver, so a new URL with an id fails here until it is covered."""
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import make_user
+from webapp.faces.services import photo_process
+from webapp.people.models import Person
+from webapp.people.services import faces_name
+from webapp.photos.models import Photo
+from webapp.photos.services import album_create, photo_ingest
+
+pytestmark = pytest.mark.django_db
+
+# Staff-wide objects (model versions, training runs), not a user's: the Face model page's
+# URLs are forbidden to non-staff altogether (tests/webapp/training/test_model_page.py).
+STAFF_ONLY = {"model-run-cancel", "model-run-discard", "model-promote", "model-rollback"}
+
+
+def id_patterns(patterns=None, namespace_skip=("admin",)):
+    """(url name, [parameter names]) of every named pattern with parameters."""
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            if getattr(entry, "namespace", None) in namespace_skip or getattr(entry, "app_name", None) in namespace_skip:
+                continue
+            yield from id_patterns(entry.url_patterns, namespace_skip)
+        elif isinstance(entry, URLPattern) and entry.name and entry.pattern.regex.groupindex:
+            yield entry.name, list(entry.pattern.regex.groupindex)
+
+
+@pytest.fixture
+def alices_things(user, albums_dir):
+    album = album_create(owner=user, name="Friends")
+    with (albums_dir / "friends" / "multiface.jpg").open("rb") as handle:
+        photo_id = photo_ingest(owner=user, album=album, source=handle, original_name="multiface.jpg").photo_id
+    photo_process(photo_ids=[photo_id])
+    photo = Photo.objects.get(pk=photo_id)
+    face = photo.faces.first()
+    person = faces_name(owner=user, face_ids=[face.pk], name="Rachel")
+    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk}
+
+
+def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, user):
+    client.force_login(make_user("mallory"))
+    checked = []
+    for name, params in id_patterns():
+        if name in STAFF_ONLY:
+            continue
+        missing = set(params) - set(alices_things)
+        assert not missing, f"{name} takes {missing}: give this test an object of that kind"
+        url = reverse(name, kwargs={p: alices_things[p] for p in params})
+        answers = {method: getattr(client, method)(url).status_code for method in ("get", "post")}
+        # 405 depends only on the method, never on whose id it is.
+        assert set(answers.values()) <= {404, 405} and 404 in answers.values(), (name, answers)
+        checked.append(name)
+    assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api-face-similar", "person-edit"} <= set(checked)
+    # Mallory's posts changed nothing of Alice's.
+    assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
+    assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"
