@@ -117,3 +117,34 @@ def test_another_user_gets_404_everywhere(client, processed_photo):
     listing = client.get(reverse("album-list")).content.decode()
     assert "Friends" not in listing
     assert "No faces yet" in client.get(reverse("face-list")).content.decode()
+
+
+def test_gps_position_stays_with_the_owner(client, user, albums_dir):
+    """The original keeps its EXIF (the owner's own file, served to the owner only); every
+    derived image the pages show (photo and face thumbnails) is re-encoded without EXIF."""
+    import io
+
+    from PIL import Image
+
+    from webapp.photos.models import Photo
+
+    image = Image.open(albums_dir / "friends" / "multiface.jpg")
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0), 3: "E", 4: (2.0, 17.0, 40.0)}  # GPSInfo: Paris
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    album = album_create(owner=user, name="Trip")
+    photo_id = photo_ingest(owner=user, album=album, source=io.BytesIO(buffer.getvalue()), original_name="paris.jpg").photo_id
+    photo_process(photo_ids=[photo_id])
+    photo = Photo.objects.get(pk=photo_id)
+
+    client.force_login(user)
+    original = b"".join(client.get(reverse("photo-file", args=[photo.pk])).streaming_content)
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825).get(2) == (48.0, 51.0, 29.0)
+    derived = [client.get(reverse("photo-thumbnail", args=[photo.pk])).content]
+    derived += [client.get(reverse("face-thumbnail", args=[face.pk])).content for face in photo.faces.all()]
+    assert len(derived) == 7
+    for data in derived:
+        assert not Image.open(io.BytesIO(data)).getexif(), "a derived image carries EXIF"
+    client.force_login(make_user("mallory"))
+    assert client.get(reverse("photo-file", args=[photo.pk])).status_code == 404
