@@ -48,6 +48,9 @@ class Photo(models.Model):
     # When a photo_process task for this photo was last handed to the broker; the
     # reconciler re-sends queued photos whose message must have been lost.
     enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # How often the reconciler had to send it again: a file that kills its worker every
+    # time (out of memory) is marked failed instead of being re-sent forever.
+    requeue_count = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from webapp.photos.models import Photo
 from webapp.photos.services import photos_send
 
 logger = logging.getLogger(__name__)
+
+# A lost message is rare; a photo whose every delivery ends with its worker killed (a
+# decoder or model that runs out of memory on it) would otherwise go round forever.
+MAX_REQUEUES = 3
 
 
 def photos_stuck(*, older_than: timedelta, limit: int) -> list[int]:
@@ -44,6 +48,16 @@ def photos_requeue_stuck(*, older_than: timedelta, limit: int) -> int:
     photo_ids = photos_stuck(older_than=older_than, limit=limit)
     if not photo_ids:
         return 0
+    hopeless = Photo.objects.filter(pk__in=photo_ids, requeue_count__gte=MAX_REQUEUES)
+    given_up = hopeless.update(
+        status=Photo.Status.FAILED, processed_at=timezone.now(),
+        error=f"processing never finished in {MAX_REQUEUES + 1} attempts: the worker stops on this file "
+              "(it may need more memory than the worker has)",
+    )
+    if given_up:
+        logger.error("gave up on %d photos after %d re-sends", given_up, MAX_REQUEUES)
+    photo_ids = list(Photo.objects.filter(pk__in=photo_ids, status=Photo.Status.QUEUED).values_list("pk", flat=True))
+    Photo.objects.filter(pk__in=photo_ids).update(requeue_count=F("requeue_count") + 1)
     sent = photos_send(photo_ids=photo_ids)
     logger.warning("re-sent %d of %d photos stuck in the queue", sent, len(photo_ids))
     return sent

@@ -73,3 +73,18 @@ def test_a_send_the_broker_refuses_leaves_the_stamp_alone(stored, eager_celery):
     finally:
         point_app_at_broker(eager_celery, settings.CELERY_BROKER_URL)
     assert Photo.objects.get(pk=photo_id).enqueued_at is None
+
+
+def test_a_photo_that_never_finishes_is_marked_failed_after_a_few_sends(stored):
+    """A file that kills its worker each time stays queued after every send: after
+    MAX_REQUEUES re-sends the reconciler gives up with a message instead of looping."""
+    from webapp.photos.reconcile import MAX_REQUEUES
+
+    stuck = stored("bbt/bbt3.jpg", created_ago=timedelta(hours=2), sent_ago=timedelta(hours=1))
+    Photo.objects.filter(pk=stuck).update(requeue_count=MAX_REQUEUES - 1)
+    assert photos_requeue_stuck(older_than=TIMEOUT, limit=100) == 1  # the last try (processed here: eager)
+    assert Photo.objects.get(pk=stuck).requeue_count == MAX_REQUEUES
+    Photo.objects.filter(pk=stuck).update(status=Photo.Status.QUEUED, enqueued_at=timezone.now() - timedelta(hours=1))
+    assert photos_requeue_stuck(older_than=TIMEOUT, limit=100) == 0
+    photo = Photo.objects.get(pk=stuck)
+    assert photo.status == Photo.Status.FAILED and "never finished" in photo.error
