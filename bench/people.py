@@ -55,7 +55,7 @@ def library(owner) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
 
 
 def reset(owner) -> None:
-    Face.objects.filter(owner=owner).update(person=None, person_state="", person_confidence=None)
+    Face.objects.filter(owner=owner).update(person=None, person_state="", person_confidence=None, group_key=None)
     FaceRejection.objects.filter(face__owner=owner).delete()
     Person.objects.filter(owner=owner).delete()
     Operation.objects.filter(owner=owner).delete()
