@@ -11,7 +11,7 @@ from datetime import timedelta
 from enum import Enum
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 
@@ -48,3 +48,10 @@ def jobs_stale(model_class):
     cutoff = timezone.now() - stale_after()
     open_jobs = model_class.objects.filter(status__in=model_class.OPEN)
     return [job for job in open_jobs if job.status == "queued" or job.heartbeat_at is None or job.heartbeat_at < cutoff]
+
+
+def lock_table(model_class) -> None:
+    """Serialise "is one open? then create one" across processes, for the rest of the
+    transaction (readers are not blocked)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"LOCK TABLE {model_class._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")

@@ -36,9 +36,9 @@ from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields
 from webapp.faces.runtime import STORED_PREFIX, checkpoint_path, torch_threads
 from webapp.faces.selectors import embedding_model_active
+from webapp.training.claims import lock_table
 from webapp.training.library import confirmed_faces
 from webapp.training.models import ModelSwitch, TrainingRun
-from webapp.training.switching import _lock_table
 
 # The recipe of models/facenet_v2.pt (docs/model.md): the blocks before conv256_1 stay
 # frozen and their outputs are cached once per face, so a step costs only the tail.
@@ -70,7 +70,7 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
         raise RunRefused(f"The base training set is missing: no celeba5 under {settings.FACES_DATA_DIR} "
                          "(set FACES_DATA_DIR on the web and gpu hosts).")
     with transaction.atomic():
-        _lock_table(TrainingRun)
+        lock_table(TrainingRun)
         running = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()
         if running is not None:
             raise RunRefused(f"Run #{running.pk} is {running.get_status_display().lower()}: one run at a time.")

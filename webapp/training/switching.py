@@ -23,6 +23,7 @@ from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.oplog import OperationRecorder
 from webapp.people.propagation import names_propagate
+from webapp.training.claims import lock_table
 from webapp.training.models import ModelSwitch, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ def switch_start(*, target_id: int, user, kind: str) -> ModelSwitch:
     from workers.training_tasks import model_switch_task  # workers import this module
 
     with transaction.atomic():
-        _lock_table(ModelSwitch)
+        lock_table(ModelSwitch)
         running = ModelSwitch.objects.filter(status__in=ModelSwitch.OPEN).first()
         if running is not None:
             raise SwitchRefused(f"A switch to v{running.target.version} is in progress; wait until it is done.")
@@ -159,14 +160,8 @@ def switch_fail(*, switch_id: int, error: str) -> None:
 def embeddings_cleanup() -> int:
     """Delete the vectors kept for other versions; rolling back then re-embeds everything."""
     with transaction.atomic():
-        _lock_table(ModelSwitch)
+        lock_table(ModelSwitch)
         if ModelSwitch.objects.filter(status__in=ModelSwitch.OPEN).exists():
             raise SwitchRefused("A switch is in progress: clean up after it is done.")
         deleted, _ = FaceEmbedding.objects.all().delete()
     return deleted
-
-
-def _lock_table(model_class) -> None:
-    """Serialise "is one open? then create one" across processes."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"LOCK TABLE {model_class._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
