@@ -150,7 +150,7 @@ def embed_crops(model: torch.nn.Module, crops: np.ndarray, device: torch.device,
     model.eval()
     out = []
     for start in range(0, len(crops), batch):
-        x = torch.from_numpy(np.ascontiguousarray(crops[start : start + batch])).to(device).permute(0, 3, 1, 2).float()
+        x = torch.from_numpy(np.array(crops[start : start + batch])).to(device).permute(0, 3, 1, 2).float()
         out.append(model(x).float().cpu().numpy())
     model.train(was_training)
     return np.concatenate(out)
