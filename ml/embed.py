@@ -12,6 +12,16 @@ from ml.checkpoint import load_checkpoint
 from ml.constants import EMBEDDING_DIM
 
 
+def mirror_averaged(embed, crops: np.ndarray) -> np.ndarray:
+    """normalise(f(x) + f(mirror(x))) for (N, S, S, 3) crops -> (N, D) float32 unit vectors.
+
+    A face and its mirror image are the same person; averaging the two embeddings cancels
+    part of the pose and lighting noise (bench/flip_tta.py: VAL at FAR=1e-3 on celeba5 val
+    70.8 -> 81.3 % for dlib v1) for a second pass of the network."""
+    both = embed(crops) + embed(np.ascontiguousarray(crops[:, :, ::-1]))
+    return (both / np.linalg.norm(both, axis=1, keepdims=True)).astype(np.float32)
+
+
 def pick_device(device: str | None = None) -> torch.device:
     return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
@@ -24,6 +34,8 @@ class Embedder:
         self.template = AlignmentTemplate.from_dict(config["alignment_template"])
         self.input_size = int(config["input_size"])
         self.embedding_dim = int(config.get("embedding_dim", EMBEDDING_DIM))
+        # A checkpoint exported with --mirror-average embeds each face with its mirror image.
+        self.mirror_average = bool(config.get("mirror_average"))
 
     @classmethod
     def from_checkpoint(
@@ -41,6 +53,11 @@ class Embedder:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
         if crops.ndim != 4 or crops.shape[1:] != (self.input_size, self.input_size, 3):
             raise ValueError(f"expected (N, {self.input_size}, {self.input_size}, 3) crops, got {crops.shape}")
+        if self.mirror_average:
+            return mirror_averaged(lambda c: self._forward(c, batch_size), crops)
+        return self._forward(crops, batch_size)
+
+    def _forward(self, crops: np.ndarray, batch_size: int) -> np.ndarray:
         out = []
         with torch.inference_mode():
             for start in range(0, len(crops), batch_size):

@@ -17,8 +17,11 @@ import torch
 from ml.checkpoint import file_sha256, load_checkpoint, save_checkpoint
 
 
-def export(source: Path, out: Path, *, dtype: torch.dtype = torch.float16) -> None:
+def export(source: Path, out: Path, *, dtype: torch.dtype = torch.float16, mirror_average: bool = False) -> None:
     model, config, metrics = load_checkpoint(source)
+    if mirror_average:  # same weights, another embedding: its own version and threshold
+        config = {**config, "mirror_average": True}
+        metrics = {k: v for k, v in metrics.items() if k != "same_person_threshold"}
     save_checkpoint(out, model, config=config, metrics={**metrics, "exported_from": str(source)}, dtype=dtype)
     print(f"{out}: {out.stat().st_size / 2**20:.1f} MB, sha256 {file_sha256(out)}; "
           f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; step {config.get('training', {}).get('step')}")
@@ -29,8 +32,11 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--fp32", action="store_true", help="keep float32 weights")
+    parser.add_argument("--mirror-average", action="store_true",
+                        help="embed each face averaged with its mirror image (ml.embed.mirror_averaged)")
     args = parser.parse_args()
-    export(args.checkpoint, args.out, dtype=torch.float32 if args.fp32 else torch.float16)
+    export(args.checkpoint, args.out, dtype=torch.float32 if args.fp32 else torch.float16,
+           mirror_average=args.mirror_average)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ import torch
 
 from ml.augment import augment_batch
 from ml.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
+from ml.embed import mirror_averaged
 from ml.facecache import FaceCache, load_cache
 from ml.losses import triplet_loss
 from ml.mining import STRATEGIES, mine_triplets
@@ -144,8 +145,12 @@ def parameter_groups(model: torch.nn.Module, *, relative: bool) -> list[dict]:
 
 
 @torch.no_grad()
-def embed_crops(model: torch.nn.Module, crops: np.ndarray, device: torch.device, batch: int = 128) -> np.ndarray:
-    """(N, S, S, 3) uint8 -> (N, D) float32 unit vectors, the model in eval mode."""
+def embed_crops(model: torch.nn.Module, crops: np.ndarray, device: torch.device, batch: int = 128,
+                *, mirror_average: bool = False) -> np.ndarray:
+    """(N, S, S, 3) uint8 -> (N, D) float32 unit vectors, the model in eval mode; with
+    mirror_average as ``Embedder`` does for checkpoints that ask for it."""
+    if mirror_average:
+        return mirror_averaged(lambda c: embed_crops(model, c, device, batch), np.asarray(crops))
     was_training = model.training
     model.eval()
     out = []

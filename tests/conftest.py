@@ -53,16 +53,18 @@ def media_root(tmp_path_factory, settings) -> Path:
 
 @pytest.fixture(autouse=True)
 def shipped_model_registered(request):
-    """The data migration registers model v1, but the flush after a transactional test
-    deletes it; put it back for every database test."""
+    """The data migrations register the shipped models (the mirror-averaged one active),
+    but the flush after a transactional test deletes them; put them back for every
+    database test."""
     if request.node.get_closest_marker("django_db") is None:
         return
     from django.conf import settings as django_settings
 
-    from webapp.faces.models import EmbeddingModel
-    from webapp.faces.registry import register_shipped_model
+    from webapp.faces.models import EmbeddingModel, Face
+    from webapp.faces.registry import register_mirror_model, register_shipped_model
 
     register_shipped_model(EmbeddingModel, django_settings.MODELS_DIR)
+    register_mirror_model(EmbeddingModel, django_settings.MODELS_DIR, make_active=not Face.objects.exists())
 
 
 @pytest.fixture(autouse=True)

@@ -96,3 +96,22 @@ def test_conv_filters_are_transposed_to_torch_layout():
     assert weight.shape == (4, 2, 3, 3)
     assert weight[3, 1, 2, 0] == filters[2, 0, 1, 3]
     assert state["fc.weight"].shape == (128, 256)
+
+
+def test_mirror_checkpoint_embeds_a_face_and_its_mirror_image_alike(ml_checkpoint_path):
+    """models/dlib_resnet_v1_mirror.pt (ml.export --mirror-average) = the same weights,
+    each face embedded as normalise(f(x) + f(mirror(x))): a mirrored face gets the very
+    same vector, and the plain network's vectors are averaged as documented."""
+    import numpy as np
+
+    from ml.embed import Embedder
+
+    mirror = Embedder.from_checkpoint(ml_checkpoint_path.with_name("dlib_resnet_v1_mirror.pt"), device="cpu", num_threads=2)
+    plain = Embedder.from_checkpoint(ml_checkpoint_path, device="cpu", num_threads=2)
+    assert mirror.mirror_average and not plain.mirror_average
+    crops = np.random.default_rng(0).integers(0, 256, (3, 150, 150, 3), dtype=np.uint8)
+    vectors = mirror.embed(crops)
+    assert np.allclose(vectors, mirror.embed(np.ascontiguousarray(crops[:, :, ::-1])), atol=1e-5)
+    both = plain.embed(crops) + plain.embed(np.ascontiguousarray(crops[:, :, ::-1]))
+    assert np.allclose(vectors, both / np.linalg.norm(both, axis=1, keepdims=True), atol=1e-5)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)

@@ -49,3 +49,24 @@ def register_shipped_model(embedding_model_class, models_dir: Path) -> None:
         is_active=not embedding_model_class.objects.filter(is_active=True).exists(),
         **checkpoint_fields(models_dir, SHIPPED_CHECKPOINT),
     )
+
+
+MIRROR_CHECKPOINT = "dlib_resnet_v1_mirror.pt"
+MIRROR_NAME = "dlib ResNet, each face averaged with its mirror image"
+
+
+def register_mirror_model(embedding_model_class, models_dir: Path, *, make_active: bool) -> None:
+    """Register the mirror-averaged dlib checkpoint (found by its file, so its version is
+    whatever number is free) and, on a library with no faces yet, make it the active one.
+    A library with faces keeps its version until an admin promotes this one from the Face
+    model page, which re-embeds every face first."""
+    model = embedding_model_class.objects.filter(checkpoint=MIRROR_CHECKPOINT).first()
+    if model is None:
+        version = max(embedding_model_class.objects.values_list("version", flat=True), default=0) + 1
+        model = embedding_model_class.objects.create(
+            version=version, name=MIRROR_NAME, is_active=False, **checkpoint_fields(models_dir, MIRROR_CHECKPOINT)
+        )
+    if make_active and not model.is_active:
+        embedding_model_class.objects.filter(is_active=True).update(is_active=False)
+        model.is_active = True
+        model.save(update_fields=["is_active"])

@@ -309,12 +309,13 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
     held = library.held_out
     results = {}
     for key, path in (("old", checkpoint_path(run.base_model)), ("new", new_checkpoint)):
-        model, _, _ = load_checkpoint(path, device=device)
-        celeba_val = validator(lambda rows: embed_crops(model, val_cache.crops[rows], device))
+        model, config, _ = load_checkpoint(path, device=device)
+        mirror = bool(config.get("mirror_average"))  # embed as the app will (ml.embed.Embedder)
+        celeba_val = validator(lambda rows: embed_crops(model, val_cache.crops[rows], device, mirror_average=mirror))
         # The old model keeps the threshold it was calibrated with; the new one gets its
         # own from celeba5 val, as every shipped model did.
         threshold = run.base_model.same_person_threshold if key == "old" else celeba_val["val_threshold"]
-        embeddings = embed_crops(model, library.crops[held], device)
+        embeddings = embed_crops(model, library.crops[held], device, mirror_average=mirror)
         heldout = verification_scores(embeddings, library.labels[held], seed=run.pk)
         grouping = grouping_scores(embeddings, library.labels[held], library.photo_ids[held], threshold=threshold)
         heldout.update({f"grouping_{name}": value for name, value in grouping.items()})

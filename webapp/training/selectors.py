@@ -27,9 +27,9 @@ def model_versions() -> list[dict]:
     """Every version with what the page may do with it and how many faces use it."""
     live = dict(Face.objects.values("embedding_model_id").annotate(n=Count("id")).values_list("embedding_model_id", "n"))
     kept = dict(FaceEmbedding.objects.values("embedding_model_id").annotate(n=Count("id")).values_list("embedding_model_id", "n"))
-    promotable = set(TrainingRun.objects.filter(status=TrainingRun.Status.FINISHED).values_list("result_model_id", flat=True))
     return [
-        {"model": m, "faces": live.get(m.pk, 0), "kept": kept.get(m.pk, 0), "promotable": m.pk in promotable,
+        {"model": m, "faces": live.get(m.pk, 0), "kept": kept.get(m.pk, 0),
+         "can_promote": not m.is_active and m.activated_at is None,
          "can_roll_back": not m.is_active and m.activated_at is not None}
         for m in EmbeddingModel.objects.all()
     ]

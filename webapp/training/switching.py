@@ -50,10 +50,8 @@ def switch_start(*, target_id: int, user, kind: str) -> ModelSwitch:
             raise SwitchRefused(f"v{target.version} is already the active version.")
         if kind == ModelSwitch.Kind.ROLLBACK and target.activated_at is None:
             raise SwitchRefused(f"v{target.version} was never active: promote it instead of rolling back to it.")
-        if kind == ModelSwitch.Kind.PROMOTE and not TrainingRun.objects.filter(
-            result_model=target, status=TrainingRun.Status.FINISHED
-        ).exists():
-            raise SwitchRefused(f"v{target.version} is not a finished training result waiting for promotion.")
+        if kind == ModelSwitch.Kind.PROMOTE and target.activated_at is not None:
+            raise SwitchRefused(f"v{target.version} was active before: roll back to it instead.")
         switch = ModelSwitch.objects.create(
             kind=kind, target=target, previous=active, created_by=user, faces_total=Face.objects.count()
         )

@@ -11,6 +11,7 @@ from django.urls import reverse
 from tests.conftest import make_user
 from tests.samples import landscape_jpeg, png_bomb
 from webapp.faces.models import Face
+from webapp.faces.selectors import embedding_model_active
 from webapp.faces.services import photo_process
 from webapp.people.models import Person
 from webapp.photos.services import album_create, photo_ingest
@@ -121,9 +122,11 @@ def test_verify_same_and_different(alice_client, library):
     different = alice_client.post(reverse("api-verify"), {"face_a": obama_a.pk, "face_b": biden.pk}, content_type="application/json").json()
     assert same["same_person"] is True and same["distance"] < same["threshold"]
     assert different["same_person"] is False and different["distance"] > different["threshold"]
-    assert same["model_version"] == 1 and "same person" in same["confidence"]
+    active = embedding_model_active()
+    assert same["model_version"] == active.version and same["threshold"] == pytest.approx(active.same_person_threshold, abs=1e-4)
+    assert "same person" in same["confidence"]
     page = alice_client.post(reverse("verify"), {"face_a": obama_a.pk, "face_b": biden.pk}).content.decode()
-    assert "different people" in page and "model v1" in page
+    assert "different people" in page and f"model v{active.version}" in page
 
 
 def test_verify_a_library_face_against_an_uploaded_photo(alice_client, library, albums_dir):
