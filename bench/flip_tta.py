@@ -1,4 +1,4 @@
-"""What averaging each face with its mirror image would buy (test-time flip), on celeba5 val.
+"""What averaging each face with its mirror image buys (model v2's embedding), on celeba5 val.
 
     .venv/bin/python -u bench/flip_tta.py [--checkpoint models/dlib_resnet_v1.pt]
 
@@ -8,8 +8,8 @@ are and once as normalise(f(x) + f(mirror(x))), then reports for both: the GUIDE
 verification figures on pairs_val.txt (threshold from the pairs' folds), the app's HDBSCAN
 grouping against the true people, and naming one face per person (k-NN votes within
 0.85 x threshold, confidence 0.3, then group suggestions, as webapp/people/propagation.py).
-The app does not use flipping yet: it would double the embedding time and needs its own
-model version (the vectors change); this measures whether it is worth it.
+Model v2 (`models/dlib_resnet_v1_mirror.pt`) embeds this way; it doubles the network's
+time per face.
 """
 from __future__ import annotations
 
@@ -63,9 +63,7 @@ def main() -> None:
     model, _config, _ = load_checkpoint(args.checkpoint)
     device = torch.device("cpu")
     plain = embed_crops(model, cache.crops, device)
-    mirrored = embed_crops(model, np.ascontiguousarray(np.asarray(cache.crops)[:, :, ::-1]), device)
-    flipped = plain + mirrored
-    flipped /= np.linalg.norm(flipped, axis=1, keepdims=True)
+    flipped = embed_crops(model, cache.crops, device, mirror_average=True)
     validator = PairsValidator(cache, args.pairs)
     x_ok, truth = cache.ok, cache.labels[cache.ok]
     for name, embeddings in (("as is", plain), ("with mirror average", flipped)):
