@@ -34,10 +34,13 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from webapp.faces.models import Face  # noqa: E402
+from webapp.faces.models import EmbeddingModel, Face  # noqa: E402
+from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people.models import Person  # noqa: E402
-from webapp.training.models import TrainingRun  # noqa: E402
+from webapp.training.claims import job_claim  # noqa: E402
+from webapp.training.models import ModelSwitch, TrainingRun  # noqa: E402
 from webapp.training.runs import training_start  # noqa: E402
+from webapp.training.switching import switch_execute, switch_start  # noqa: E402
 from workers.celery_app import app  # noqa: E402
 from workers.training_tasks import training_run_task  # noqa: E402
 
@@ -60,11 +63,19 @@ def confirm_first_faces(owner, per_person: int) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--confirmed", type=int, default=3, help="confirmed faces per person")
+    parser.add_argument("--base-version", type=int, help="promote this version first (re-embedding the library)")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
     owner, _ = get_user_model().objects.get_or_create(username="bench-retrain", defaults={"is_staff": True})
     celeba_test_library(owner)
+    if args.base_version and embedding_model_active().version != args.base_version:
+        target = EmbeddingModel.objects.get(version=args.base_version)
+        kind = ModelSwitch.Kind.ROLLBACK if target.activated_at else ModelSwitch.Kind.PROMOTE
+        start = time.perf_counter()
+        switch_execute(switch=job_claim(ModelSwitch, switch_start(target_id=target.pk, user=owner, kind=kind).pk)[1],
+                       batch_size=settings.VISAGE_REEMBED_BATCH)
+        print(f"switched the library to v{target.version} in {time.perf_counter() - start:.0f} s", flush=True)
     app.conf.task_always_eager = True  # the page's task, run in this process
     started = time.perf_counter()
     run = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()

@@ -234,6 +234,8 @@ VISAGE_RETRAIN_BASE_IMAGES = _env_int("VISAGE_RETRAIN_BASE_IMAGES", 5000)
 # celeba5 val pairs for "not worse than before": every n-th pair (1 = all 3000).
 VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
 VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 3)
+# Fraction of each weight tensor's mean size moved per step (ml.train --relative-lr).
+VISAGE_RETRAIN_LR = _env_float("VISAGE_RETRAIN_LR", 3e-4)
 VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap
 VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 30)
 VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 10)

@@ -44,7 +44,7 @@ from webapp.training.models import ModelSwitch, TrainingRun
 # frozen and their outputs are cached once per face, so a step costs only the tail.
 # alpha 0.05 suits the pretrained net's small distances; the lr is relative per tensor.
 FEATURE_BLOCK = "conv256_1"
-RECIPE = ["--alpha", "0.05", "--relative-lr", "--lr", "3e-4", "--warmup", "10", "--mining", "semihard"]
+RECIPE = ["--alpha", "0.05", "--relative-lr", "--warmup", "10", "--mining", "semihard"]
 MAX_K = 4
 
 logger = logging.getLogger(__name__)
@@ -281,7 +281,8 @@ def _fine_tune(run: TrainingRun, folder: Path, library: LibraryData, base_cache,
     epochs = settings.VISAGE_RETRAIN_EPOCHS
     argv = [
         "--out", str(folder / "train"), "--train-cache", str(cache_path), "--init", str(checkpoint_path(run.base_model)),
-        "--feature-cache-at", FEATURE_BLOCK, *RECIPE, "--p", str(settings.VISAGE_RETRAIN_BATCH_PEOPLE), "--k", str(k),
+        "--feature-cache-at", FEATURE_BLOCK, *RECIPE, "--lr", str(settings.VISAGE_RETRAIN_LR),
+        "--p", str(settings.VISAGE_RETRAIN_BATCH_PEOPLE), "--k", str(k),
         "--extra", str(settings.VISAGE_RETRAIN_BATCH_EXTRA), "--epochs", str(epochs), "--seed", str(run.pk),
         "--threads", str(torch_threads()), "--print-every", "1",
     ]
