@@ -5,7 +5,29 @@ from django.conf import settings
 from django.db import models
 
 
-class TrainingRun(models.Model):
+class BackgroundJob(models.Model):
+    """What every long job row has: who started it, its status (OPEN: not ended yet), the
+    heartbeat of the worker holding it (webapp/training/claims.py) and how it ended."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Written by the worker while it holds the job; a stale one means the worker died.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    OPEN: tuple = ()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+
+class TrainingRun(BackgroundJob):
     """One fine-tuning of the active network on the libraries' confirmed people."""
 
     class Status(models.TextChoices):
@@ -19,7 +41,6 @@ class TrainingRun(models.Model):
 
     OPEN = (Status.QUEUED, Status.RUNNING)
 
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     # The libraries that take part: null = every user's.
     owner_ids = models.JSONField(null=True, blank=True)
     base_model = models.ForeignKey("faces.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
@@ -31,23 +52,11 @@ class TrainingRun(models.Model):
     loss = models.FloatField(null=True, blank=True)
     eta_seconds = models.FloatField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
-    # Written by the worker while it holds the run; a stale one means the worker died.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="people and faces used, held-out split")
     metrics = models.JSONField(default=dict, blank=True, help_text="old vs new on held-out people and celeba5 val")
     recommend_promote = models.BooleanField(null=True, blank=True)
     recommendation = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN
 
     @property
     def epoch(self) -> int | None:
@@ -58,7 +67,7 @@ class TrainingRun(models.Model):
         return min(epochs, self.step * epochs // self.total_steps + 1)
 
 
-class ModelSwitch(models.Model):
+class ModelSwitch(BackgroundJob):
     """Re-embedding every face with ``target`` and then making it the active version."""
 
     class Kind(models.TextChoices):
@@ -76,19 +85,7 @@ class ModelSwitch(models.Model):
     kind = models.CharField(max_length=10, choices=Kind.choices)
     target = models.ForeignKey("faces.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
     previous = models.ForeignKey("faces.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     faces_total = models.PositiveIntegerField(default=0)
     faces_done = models.PositiveIntegerField(default=0)
     eta_seconds = models.FloatField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN
