@@ -152,11 +152,12 @@ def service_scale(sizes: list[int]) -> None:
     model = embedding_model_active()
     for n in sizes:
         owner, _ = get_user_model().objects.get_or_create(username=f"bench-scale-{n}")
+        # The service groups with the active model's threshold (v1: 0.103), so the faces get
+        # v1's scale: same person about 0.035 apart, as real v1 pairs (docs/model.md). Seeded
+        # by n: a library loaded by an earlier run holds the same faces, in photo order.
+        x, identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
         if Face.objects.filter(owner=owner).count() != n:
             Photo.objects.filter(owner=owner).delete()
-            # The service groups with the active model's threshold (v1: 0.103), so the faces
-            # get v1's scale: same person about 0.035 apart, as real v1 pairs (docs/model.md).
-            x, _identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
             album, _ = Album.objects.get_or_create(owner=owner, name="synthetic")
             photos = Photo.objects.bulk_create(
                 Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
@@ -184,18 +185,13 @@ def service_scale(sizes: list[int]) -> None:
         start = time.perf_counter()
         result = faces_group(owner=owner, method="hdbscan")
         seconds = time.perf_counter() - start
-        truth = dict(zip(Photo.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True), _identity_of(owner, n)))
+        truth = dict(zip(Photo.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True), identity))
         rows = list(Face.objects.filter(owner=owner).values_list("photo_id", "person_id"))
         predicted = np.array([p if p is not None else -1 for _, p in rows])
         scores = pairwise_scores(predicted[:3000], np.array([truth[photo] for photo, _ in rows[:3000]]))
         print(f"   {n:>7,} faces: grouping service end to end {seconds:6.1f} s ({result.groups:,} people, "
               f"{result.unsorted_faces:,} faces unsorted; precision {scores['precision']:.3f}, recall "
               f"{scores['recall']:.3f} on 3,000 faces)", flush=True)
-
-
-def _identity_of(owner, n: int) -> np.ndarray:
-    """The identities the library of ``n`` faces was generated with, in photo order."""
-    return synthetic_library(n, np.random.default_rng(n), noise=0.2)[1]
 
 
 def assign_speed(owner) -> None:
