@@ -28,7 +28,9 @@ from ml.align import AlignmentTemplate
 from ml.checkpoint import file_sha256, load_checkpoint, read_checkpoint
 from ml.export import export
 from ml.facecache import build_cache, write_cache
-from ml.model_compare import TooLittleData, grouping_scores, people_split, recommend, verification_scores
+from ml.model_compare import (
+    TooLittleData, grouping_scores, people_split, recommend, verification_scores, whole_people_upto,
+)
 from ml.train import PairsValidator, embed_crops, parse_args, pick_device, train
 from ml.verification import read_pairs
 from webapp.faces.crops import face_crops
@@ -307,7 +309,8 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
     device = pick_device(None)
     celeba = Path(settings.FACES_DATA_DIR) / "celeba5"
     validator = PairsValidator(val_cache, celeba / "pairs_val.txt", every=every)
-    held = library.held_out
+    held = np.flatnonzero(library.held_out)
+    held = held[whole_people_upto(library.labels[held], seed=run.pk)]
     results = {}
     for key, path in (("old", checkpoint_path(run.base_model)), ("new", new_checkpoint)):
         model, config, _ = load_checkpoint(path, device=device)

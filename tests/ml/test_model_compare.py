@@ -1,0 +1,49 @@
+"""Judging a retrained model: the held-out split, the scores and the recommendation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ml.model_compare import TooLittleData, people_split, recommend, verification_scores, whole_people_upto
+
+
+def test_people_split_holds_out_a_fifth_and_at_least_two():
+    train, held = people_split(range(20), seed=1)
+    assert len(held) == 4 and len(train) == 16 and not set(train) & set(held)
+    assert people_split(range(20), seed=1) == (train, held)  # seeded
+    train, held = people_split(range(5), seed=0)
+    assert len(held) == 2 and len(train) == 3
+    with pytest.raises(TooLittleData, match="4 people"):
+        people_split(range(4))
+
+
+def test_verification_scores_of_perfectly_separated_people():
+    # Two people, three faces each, on orthogonal axes: every same pair at distance 0,
+    # every different pair at 1.
+    x = np.repeat(np.eye(2, 128), 3, axis=0)
+    scores = verification_scores(x, np.array([0, 0, 0, 1, 1, 1]))
+    assert scores["same_pairs"] == 6 and scores["different_pairs"] == 9
+    assert scores["accuracy"] == 1.0 and scores["val"] == 1.0 and scores["auc"] == 1.0
+    with pytest.raises(TooLittleData):
+        verification_scores(x[:3], np.array([0, 0, 0]))
+
+
+def test_recommend_needs_a_library_gain_and_no_loss_on_celeba_val():
+    old = {"heldout": {"val": 0.80, "grouping_f1": 0.80}, "celeba_val": {"accuracy": 0.950}}
+    better = {"heldout": {"val": 0.84, "grouping_f1": 0.80}, "celeba_val": {"accuracy": 0.946}}
+    forgetful = {"heldout": {"val": 0.84, "grouping_f1": 0.80}, "celeba_val": {"accuracy": 0.940}}
+    worse = {"heldout": {"val": 0.78, "grouping_f1": 0.81}, "celeba_val": {"accuracy": 0.960}}
+    assert recommend(old=old, new=better)[0] is True  # 0.4 points lost on celeba5 val: within tolerance
+    promote, why = recommend(old=old, new=forgetful)
+    assert promote is False and "forgets" in why
+    promote, why = recommend(old=old, new=worse)
+    assert promote is False and "no gain" in why
+
+
+def test_evaluation_keeps_whole_people_within_the_face_budget():
+    labels = np.repeat(np.arange(10), 4)  # 40 faces
+    keep = whole_people_upto(labels, max_faces=14, seed=0)
+    assert keep.sum() == 12  # three whole people of four faces
+    kept = set(labels[keep])
+    assert all(keep[labels == person].all() for person in kept)
+    assert whole_people_upto(labels, max_faces=40).all()
