@@ -1,7 +1,8 @@
 """Face embedding networks, by architecture name (the name stored in checkpoints)."""
+from ml.nets.compact_resnet import CompactResNet
 from ml.nets.dlib_resnet import DlibResNet
 
-ARCHITECTURES = {"dlib_resnet": DlibResNet}
+ARCHITECTURES = {"dlib_resnet": DlibResNet, "compact_resnet": CompactResNet}
 
 
 def build_network(architecture: str, **kwargs):

@@ -15,25 +15,6 @@ from ml.nets import build_network
 from ml.train import parse_args, train
 
 
-@pytest.fixture()
-def ml_toy_cache(tmp_path: Path) -> Path:
-    """A complete face cache of 6 people x 5 random 150x150 'faces' (each person has its own
-    tint, so there is something to learn)."""
-    rng = np.random.default_rng(0)
-    people = [f"p{i}" for i in range(6)]
-    crops = np.lib.format.open_memmap(tmp_path / "toy.npy", mode="w+", dtype=np.uint8, shape=(30, 150, 150, 3))
-    paths = []
-    for i, person in enumerate(people):
-        tint = rng.integers(40, 215, 3)
-        for j in range(5):
-            crops[i * 5 + j] = np.clip(tint + rng.normal(0, 40, (150, 150, 3)), 0, 255).astype(np.uint8)
-            paths.append(f"{person}/{person}_{j + 1:04d}.webp")
-    crops.flush()
-    meta = {"root": str(tmp_path), "size": 150, "paths": paths, "ok": [True] * 30, "done": 30, "complete": True}
-    (tmp_path / "toy.json").write_text(json.dumps(meta))
-    return tmp_path / "toy.npy"
-
-
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
     torch.manual_seed(0)
     model = build_network("dlib_resnet")

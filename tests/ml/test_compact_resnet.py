@@ -1,0 +1,63 @@
+"""The compact network trained from scratch: shapes, the crop it looks at, training and
+checkpoints through the same code as the dlib network."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.checkpoint import load_checkpoint, read_checkpoint
+from ml.embed import Embedder
+from ml.nets import ARCHITECTURES, build_network
+from ml.nets.compact_resnet import CENTRE_CROP, CompactResNet
+from ml.train import parse_args, train
+
+def test_embeddings_are_unit_vectors_and_the_head_splits_off():
+    torch.manual_seed(0)
+    model = build_network("compact_resnet").eval()
+    x = torch.rand(4, 3, 150, 150) * 255
+    with torch.no_grad():
+        features = model.forward_features(x)
+        out = model(x)
+    assert features.shape == (4, 256 * 4 * 4)
+    assert out.shape == (4, 128)
+    torch.testing.assert_close(out.norm(dim=1), torch.ones(4))
+    torch.testing.assert_close(model.forward_head(features), out)
+    assert ARCHITECTURES["compact_resnet"] is CompactResNet
+
+
+def test_only_the_centre_of_the_chip_matters():
+    torch.manual_seed(0)
+    model = build_network("compact_resnet").eval()
+    x = torch.rand(2, 3, 150, 150) * 255
+    border = (150 - CENTRE_CROP) // 2
+    changed_border = x.clone()
+    changed_border[:, :, : border - 1] = 0  # rows outside the centre crop (1 px kept for the resize filter)
+    changed_centre = x.clone()
+    changed_centre[:, :, 70:80, 70:80] = 0
+    with torch.no_grad():
+        torch.testing.assert_close(model(changed_border), model(x))
+        assert not torch.allclose(model(changed_centre), model(x))
+
+
+def test_trains_from_scratch_and_round_trips_through_a_checkpoint(ml_toy_cache: Path, tmp_path: Path):
+    out = tmp_path / "compact"
+    args = parse_args([
+        "--out", str(out), "--train-cache", str(ml_toy_cache), "--architecture", "compact_resnet",
+        "--p", "3", "--k", "3", "--extra", "1", "--epochs", "3", "--lr", "1e-3", "--warmup", "1",
+        "--save-every", "100", "--print-every", "100", "--seed", "1",
+    ])
+    assert train(args)["step"] == 6  # 6 people / p=3 -> 2 batches x 3 epochs
+    payload = read_checkpoint(out / "last.pt")
+    assert payload["config"]["architecture"] == "compact_resnet" and payload["config"]["input_size"] == 150
+    torch.manual_seed(1)
+    initial = build_network("compact_resnet").state_dict()
+    assert not torch.allclose(payload["state_dict"]["stem.0.weight"], initial["stem.0.weight"])  # the stem trains too
+
+    model, config, _ = load_checkpoint(out / "last.pt")
+    crops = np.random.default_rng(0).integers(0, 256, (3, 150, 150, 3), dtype=np.uint8)
+    embedder = Embedder(model, config, torch.device("cpu"))
+    with torch.no_grad():
+        direct = model(torch.from_numpy(crops).permute(0, 3, 1, 2).float()).numpy()
+    np.testing.assert_allclose(embedder.embed(crops), direct, atol=1e-6)
