@@ -97,7 +97,11 @@ def operation_undo(*, owner) -> Operation:
         if group:  # operations recorded before group keys existed hold three values
             fields["group_key"] = group[0]
         Face.objects.filter(pk=int(face_id)).update(**fields)
+    # Faces deleted since (with their photo) have nothing left to restore.
+    existing = set(Face.objects.filter(pk__in=[int(f) for f in before["rejections"]]).values_list("pk", flat=True))
     for face_id, person_ids in before["rejections"].items():
+        if int(face_id) not in existing:
+            continue
         FaceRejection.objects.filter(face_id=int(face_id)).exclude(person_id__in=person_ids).delete()
         for person_id in person_ids:
             FaceRejection.objects.get_or_create(face_id=int(face_id), person_id=person_id)

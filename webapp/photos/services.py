@@ -49,12 +49,18 @@ def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
 @transaction.atomic
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo with its faces, then its stored file (through the storage API, so
-    local disk and S3 alike).
+    local disk and S3 alike). Name suggestions that leaned on its confirmed faces are
+    recomputed; people emptied by it stay in the database but off the people page.
 
     The file goes only once the deletion has committed: a rollback keeps both, and a store
     that fails to delete leaves an orphan object (logged), never a row without its file."""
+    from webapp.people.services import names_after_faces_deleted  # people builds on photos
+
     photo_id, storage, name = photo.pk, photo.file.storage, photo.file.name
+    named_faces_go = photo.faces.filter(person_state="confirmed").exclude(person__name="").exists()
     photo.delete()
+    if named_faces_go:
+        names_after_faces_deleted(owner=photo.owner)
 
     def remove_file() -> None:
         try:
