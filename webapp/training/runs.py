@@ -60,6 +60,16 @@ class RunCancelled(Exception):
     pass
 
 
+def base_set_problem() -> str | None:
+    """Why a run cannot mix in celeba5 (checked on the web host when a run starts and
+    again on the gpu host that runs it: FACES_DATA_DIR may differ between them)."""
+    celeba = Path(settings.FACES_DATA_DIR) / "celeba5"
+    if (celeba / "train").is_dir() and (celeba / "pairs_val.txt").is_file():
+        return None
+    return (f"The base training set is missing: no celeba5 train images or val pairs under {settings.FACES_DATA_DIR} "
+            "(set FACES_DATA_DIR on the web and gpu hosts).")
+
+
 def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
     """Queue a run on the gpu queue; refused with a clear message when one is open or
     the chosen libraries have too few people."""
@@ -68,9 +78,8 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
 
     if owner_ids is not None and not owner_ids:
         raise RunRefused("Choose at least one library to learn from.")
-    if not (Path(settings.FACES_DATA_DIR) / "celeba5" / "train").is_dir():
-        raise RunRefused(f"The base training set is missing: no celeba5 under {settings.FACES_DATA_DIR} "
-                         "(set FACES_DATA_DIR on the web and gpu hosts).")
+    if problem := base_set_problem():
+        raise RunRefused(problem)
     with transaction.atomic():
         lock_table(TrainingRun)
         running = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()
@@ -256,9 +265,9 @@ def _library_data(run: TrainingRun, folder: Path, progress: RunProgress) -> Libr
 
 def _celeba_caches(progress: RunProgress):
     """(base train cache, val cache, pair stride), built once and shared by every run."""
+    if problem := base_set_problem():
+        raise FileNotFoundError(problem)
     celeba = Path(settings.FACES_DATA_DIR) / "celeba5"
-    if not (celeba / "train").is_dir() or not (celeba / "pairs_val.txt").is_file():
-        raise FileNotFoundError(f"the base training set is missing: no celeba5 under {settings.FACES_DATA_DIR} (FACES_DATA_DIR)")
     cache_dir = Path(settings.VISAGE_TRAINING_DIR) / "cache"
     images = settings.VISAGE_RETRAIN_BASE_IMAGES
     log = lambda message: progress.phase(f"preparing celeba5: {message}"[:200])  # noqa: E731

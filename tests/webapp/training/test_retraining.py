@@ -186,10 +186,10 @@ def test_a_failing_run_records_its_error_and_leaves_no_version(staff, faces_data
         send()
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FAILED
-    assert "the base training set is missing" in run.error
+    assert "The base training set is missing" in run.error
     assert run.result_model is None and EmbeddingModel.objects.count() == shipped_versions()
     assert not run_dir(run.pk).exists()
     client.force_login(staff)
-    assert "the base training set is missing" in client.get("/model/").content.decode()
+    assert "The base training set is missing" in client.get("/model/").content.decode()
     with pytest.raises(RunRefused, match="The base training set is missing"):  # and a new start says so at once
         training_start(user=staff, owner_ids=None)
