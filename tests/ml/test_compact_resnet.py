@@ -7,8 +7,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ml.align import align_faces
 from ml.checkpoint import load_checkpoint, read_checkpoint
 from ml.embed import Embedder
+from ml.imageio import decode_image
 from ml.nets import ARCHITECTURES, build_network
 from ml.nets.compact_resnet import CENTRE_CROP, CompactResNet
 from ml.train import parse_args, train
@@ -61,3 +63,30 @@ def test_trains_from_scratch_and_round_trips_through_a_checkpoint(ml_toy_cache: 
     with torch.no_grad():
         direct = model(torch.from_numpy(crops).permute(0, 3, 1, 2).float()).numpy()
     np.testing.assert_allclose(embedder.embed(crops), direct, atol=1e-6)
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "compact_resnet_scratch.pt"
+
+
+def test_shipped_checkpoint_is_small_and_calibrated_on_val():
+    payload = read_checkpoint(SHIPPED)
+    assert SHIPPED.stat().st_size <= 5 * 2**20
+    assert payload["config"]["architecture"] == "compact_resnet" and payload["config"]["mirror_average"] is True
+    assert str(payload["state_dict"]["fc.weight"].dtype) == "torch.float16"
+    assert payload["metrics"]["pairs_file"].endswith("pairs_val.txt") and 0 < payload["metrics"]["same_person_threshold"] < 1
+
+
+def test_shipped_checkpoint_tells_bbt_characters_apart(ml_albums: Path, ml_detector):
+    embedder = Embedder.from_checkpoint(SHIPPED, device="cpu", num_threads=2)
+    crops, names = [], []
+    for person in ("leonard", "penny", "sheldon"):
+        for path in sorted((ml_albums / "bbt" / "characters" / person).iterdir())[:3]:
+            image = decode_image(path)
+            faces = ml_detector.detect(image.pixels)
+            crops.append(align_faces(image.pixels, [faces[0].landmarks], embedder.template)[0])
+            names.append(person)
+    embeddings = embedder.embed(np.stack(crops))
+    distances = 1 - embeddings @ embeddings.T
+    np.fill_diagonal(distances, np.inf)
+    nearest = np.array(names)[distances.argmin(axis=1)]
+    assert list(nearest) == names  # every face's closest other face is the same character
