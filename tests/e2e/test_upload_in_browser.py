@@ -42,3 +42,16 @@ def test_upload_and_browse(page, live_server, albums_dir, tmp_path):
     assert page.locator("li.face img").count() == 5
     screenshot(page, "03-photo-with-boxes")
     assert Photo.objects.filter(status=Photo.Status.DONE).count() == 2
+
+    # Deleting asks first: "Cancel" keeps the photo, "OK" deletes it.
+    questions = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
+    page.click("text=Delete photo")
+    assert questions == ["Delete this photo and its 5 faces (names given to them go too)? This cannot be undone."]
+    assert page.locator("svg.boxes rect").count() == 5 and Photo.objects.count() == 2
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("text=Delete photo")
+    page.wait_for_url("**/albums/*/")
+    assert "Photo deleted." in page.inner_text("body")
+    assert page.locator("#photo-grid a:has-text('bbt3.jpg')").count() == 0
+    assert list(Photo.objects.values_list("original_name", flat=True)) == ["bbt5.jpg"]
