@@ -101,6 +101,7 @@ def naming_quality(owner, truth: dict[int, str], reviews: int, *, grouped: bool)
     print(f"   named 1 face per person ({len(named)} names, {seconds:.0f} s): suggestions cover {100 * coverage:.1f} % "
           f"of the other faces at {100 * precision:.1f} % precision")
     print(f"   correct names after naming: {correct} of {total} faces ({100 * correct / total:.1f} %)")
+    coverage_bound(owner, truth, named)
     for answered in range(1, reviews + 1):
         item = review_queue(owner=owner, limit=1).first()
         if item is None:
@@ -110,6 +111,29 @@ def naming_quality(owner, truth: dict[int, str], reviews: int, *, grouped: bool)
             _p, _c, now_correct = scores()
             print(f"   after {answered:>3} review answers: {now_correct} correct ({100 * now_correct / total:.1f} %), "
                   f"+{(now_correct - correct) / answered:.2f} correctly named faces per answer")
+
+
+def coverage_bound(owner, truth: dict[int, str], named: set[int], precision: float = 0.98) -> None:
+    """How far any rule that names a face after its closest person could take coverage.
+
+    For each face left without a suggestion, the person (named or suggested faces) with the
+    closest face is the best guess such a rule can make. Even with a perfect confidence
+    measure it could add only the faces whose best guess is right, plus as many wrong
+    ones as ``precision`` allows; that is printed as the coverage ceiling of the model."""
+    rows = list(Face.objects.filter(owner=owner).values_list("pk", "person__name", "person_state", "embedding"))
+    evidence = [(name, e) for pk, name, state, e in rows if name and (pk in named or state == "auto")]
+    open_rows = [(pk, e) for pk, name, state, e in rows if pk not in named and not (state == "auto" and name)]
+    if not evidence or not open_rows:
+        return
+    names = np.array([name for name, _ in evidence])
+    distances = 1.0 - np.stack([e for _, e in open_rows]) @ np.stack([e for _, e in evidence]).T
+    right = int(sum(truth[pk] == names[i] for (pk, _), i in zip(open_rows, distances.argmin(axis=1))))
+    suggested = len(rows) - len(named) - len(open_rows)
+    correct = sum(truth[pk] == name for pk, name, state, _ in rows if pk not in named and state == "auto" and name)
+    reachable = min(len(rows) - len(named), (correct + right) / precision)
+    print(f"   {len(open_rows)} faces left open; the closest named or suggested face has the right name for {right} "
+          f"({100 * right / len(open_rows):.1f} %): coverage at {100 * precision:.0f} % precision can reach at most "
+          f"{100 * reachable / (len(rows) - len(named)):.1f} % (now {100 * suggested / (len(rows) - len(named)):.1f} %)")
 
 
 def unit(x):
