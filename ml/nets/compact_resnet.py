@@ -1,9 +1,10 @@
 """A compact face embedding network trainable from scratch on two CPU cores.
 
 Why a small plain ResNet and not MobileFaceNet: depthwise convolutions are slow to train
-on CPU in PyTorch. On this machine a MobileFaceNet at 96 px trained at 17 faces/s, a
-ResNet of ordinary 3x3 convolutions at 64 px at about 90-130 faces/s (batch 160, two
-threads), so only the latter sees enough faces in a two-hour budget.
+on CPU in PyTorch. A throwaway MobileFaceNet-style trial on this machine (its script was
+not kept) was over ten times slower per face than this network, which trains at about
+220 faces/s (0.72 s per 160-face step in docs/compact_resnet_scratch_train_log.jsonl's
+run), so only this one sees enough faces in a two-hour budget.
 
 It takes the same 150 px ``dlib_chip_150`` crops as the dlib network (one aligner, one
 cache), cuts the centre 120 px (the face and a little margin; the chip's outer band is

@@ -13,6 +13,7 @@ from ml.knn import knn_guess
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceRejection
+from webapp.people.oplog import OperationRecorder
 
 NEIGHBOURS = 10
 # A suggestion needs votes within 0.85 x the model's same-person distance and a k-NN
@@ -79,6 +80,14 @@ def names_propagate(*, owner, recorder) -> int:
     for face_id, (person_id, state, confidence) in changes.items():
         Face.objects.filter(pk=face_id).update(person_id=person_id, person_state=state, person_confidence=confidence)
     return len(changes)
+
+
+def names_refresh(*, owner) -> int:
+    """Recompute ``owner``'s suggestions after a change that is not an edit of theirs (a
+    photo deleted, a switch of model version). Suggestions are derived data, so this is
+    not an operation in the undo log: the recorder is not saved (undoing it would bring
+    back votes from faces or vectors that no longer exist)."""
+    return names_propagate(owner=owner, recorder=OperationRecorder())
 
 
 def _group_suggestions(labelled, open_faces, rejected: dict[int, set[int]], *, skip) -> dict[int, tuple]:

@@ -168,14 +168,6 @@ def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
     return len(faces)
 
 
-def names_after_faces_deleted(*, owner) -> None:
-    """Recompute name suggestions once confirmed faces are gone with their photo.
-
-    Suggestions are derived from the confirmed faces, so this is not an operation of its
-    own in the undo log (undoing it would bring back votes from faces that no longer exist)."""
-    names_propagate(owner=owner, recorder=OperationRecorder())
-
-
 def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
     for person in Person.objects.filter(pk__in=person_ids, name=""):
         if not person.faces.exists():

@@ -54,13 +54,13 @@ def photo_delete(*, photo: Photo) -> None:
 
     The file goes only once the deletion has committed: a rollback keeps both, and a store
     that fails to delete leaves an orphan object (logged), never a row without its file."""
-    from webapp.people.services import names_after_faces_deleted  # people builds on photos
+    from webapp.people.propagation import names_refresh  # people builds on photos
 
-    photo_id, storage, name = photo.pk, photo.file.storage, photo.file.name
+    photo_id, owner, storage, name = photo.pk, photo.owner, photo.file.storage, photo.file.name
     named_faces_go = photo.faces.filter(person_state="confirmed").exclude(person__name="").exists()
     photo.delete()
     if named_faces_go:
-        names_after_faces_deleted(owner=photo.owner)
+        names_refresh(owner=owner)
 
     def remove_file() -> None:
         try:

@@ -196,8 +196,8 @@ def training_execute(*, run: TrainingRun) -> TrainingRun:
         progress.check_cancel()
         promote, reason = recommend(old=metrics["old"], new=metrics["new"])
         progress.phase("saving the new version")
-        stored_name = default_storage.save(f"models/run_{run.pk}_{file_sha256(new_checkpoint)[:12]}.pt",
-                                           File(new_checkpoint.open("rb")))
+        with new_checkpoint.open("rb") as handle:
+            stored_name = default_storage.save(f"models/run_{run.pk}_{file_sha256(new_checkpoint)[:12]}.pt", File(handle))
         with transaction.atomic():
             model = _register(run, new_checkpoint, stored_name, metrics["new"])
             TrainingRun.objects.filter(pk=run.pk).update(

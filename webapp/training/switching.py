@@ -21,8 +21,7 @@ from webapp.faces.crops import face_crops
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
-from webapp.people.oplog import OperationRecorder
-from webapp.people.propagation import names_propagate
+from webapp.people.propagation import names_refresh
 from webapp.training.claims import lock_table
 from webapp.training.models import ModelSwitch, TrainingRun
 
@@ -89,10 +88,10 @@ def switch_execute(*, switch: ModelSwitch, batch_size: int) -> ModelSwitch:
     started, done_here = time.monotonic(), 0
     while count := switch_reembed_batch(switch=switch, batch_size=batch_size):
         done_here += count
-        remaining = pending_faces(switch.target).count()
+        remaining, total = pending_faces(switch.target).count(), Face.objects.count()
         rate = done_here / max(time.monotonic() - started, 1e-6)
         ModelSwitch.objects.filter(pk=switch.pk).update(
-            faces_total=Face.objects.count(), faces_done=max(0, Face.objects.count() - remaining),
+            faces_total=total, faces_done=max(0, total - remaining),
             eta_seconds=remaining / rate if rate else None, heartbeat_at=timezone.now(),
         )
     return switch_finish(switch=switch, batch_size=batch_size)
@@ -139,12 +138,11 @@ def switch_finish(*, switch: ModelSwitch, batch_size: int) -> ModelSwitch:
 
 
 def suggestions_recompute() -> None:
-    """k-NN name suggestions of every library, from the new vectors. Not an undoable
-    edit of the user's: the recorder is not saved."""
+    """Name suggestions of every library, from the new vectors."""
     for owner in get_user_model().objects.filter(pk__in=Face.objects.values("owner_id")):
         try:
             with transaction.atomic():
-                names_propagate(owner=owner, recorder=OperationRecorder())
+                names_refresh(owner=owner)
         except Exception:  # one library's failure must not leave the others unrefreshed
             logger.exception("recomputing suggestions for user %s failed", owner.pk)
 
