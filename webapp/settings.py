@@ -166,7 +166,6 @@ CELERY_TASK_ROUTES = {  # the network's work goes to GPU workers; the rest: defa
     for name in ("workers.tasks.photo_process", "workers.training_tasks.training_run_task",
                  "workers.training_tasks.model_switch_task")
 }
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- Security headers and cookies ---------------------------------------------------------
@@ -270,7 +269,12 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": VISAGE_REQUEUE_CHECK_S},
     },
 }
+# Time limit of the long jobs (retraining runs, version switches).
+VISAGE_LONG_JOB_LIMIT_S = _env_int("VISAGE_LONG_JOB_LIMIT_S", 6 * 3600)
 # Redis hands a message that a dead worker held to another only after this many seconds.
-# It must exceed the longest task and the longest countdown; the reconciler usually
-# re-sends lost photos sooner.
-CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = _env_int("VISAGE_BROKER_VISIBILITY_TIMEOUT_S", 3600)
+# It must exceed the longest task (else a long job still running is delivered a second
+# time); lost photos are re-sent sooner by the reconciler above, lost long jobs by the
+# next worker that starts (workers/training_tasks.py).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": _env_int("VISAGE_BROKER_VISIBILITY_TIMEOUT_S", VISAGE_LONG_JOB_LIMIT_S + 900)
+}

@@ -27,7 +27,7 @@ def _claim_or_wait(task, model_class, pk: int):
 
 
 LONG_JOB = {"bind": True, "acks_late": True, "reject_on_worker_lost": True, "max_retries": HELD_RETRIES,
-            "soft_time_limit": 6 * 3600, "time_limit": 6 * 3600 + 300}
+            "soft_time_limit": settings.VISAGE_LONG_JOB_LIMIT_S, "time_limit": settings.VISAGE_LONG_JOB_LIMIT_S + 300}
 
 
 @app.task(**LONG_JOB)
