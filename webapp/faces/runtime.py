@@ -38,12 +38,14 @@ def checkpoint_path(model: EmbeddingModel) -> Path:
     if not local.is_file():
         local.parent.mkdir(parents=True, exist_ok=True)
         temp = local.with_name(f".{local.name}.{os.getpid()}.tmp")
-        with default_storage.open(name, "rb") as source, open(temp, "wb") as target:
-            shutil.copyfileobj(source, target)
-        if file_sha256(temp) != model.checkpoint_sha256:
-            temp.unlink()
-            raise ValueError(f"stored checkpoint {name} does not match model v{model.version}'s sha256")
-        os.replace(temp, local)
+        try:
+            with default_storage.open(name, "rb") as source, open(temp, "wb") as target:
+                shutil.copyfileobj(source, target)
+            if file_sha256(temp) != model.checkpoint_sha256:
+                raise ValueError(f"stored checkpoint {name} does not match model v{model.version}'s sha256")
+            os.replace(temp, local)
+        finally:
+            temp.unlink(missing_ok=True)  # a failed copy leaves no partial file behind
     return local
 
 
