@@ -220,6 +220,11 @@ def train(args: argparse.Namespace, *, on_progress=None, should_stop=None) -> di
         from ml.align import DLIB_150
 
         config = {**model.default_config, "alignment_template": DLIB_150.to_dict()}
+    # A mirror-averaged model is used as normalise(f(x) + f(mirror(x))) (ml.embed): train
+    # and validate that embedding, not the plain f(x) it is made of. Training f alone made
+    # it flip-invariant, which took back what the averaging had gained (docs/model.md).
+    mirror = args.mirror_average or bool(config.get("mirror_average"))
+    config["mirror_average"] = mirror
     frozen = frozen_prefix(model, args.freeze_until)
     # Frozen blocks get no gradient; as nothing before them requires one either, autograd
     # records no graph there and the backward pass stops at the first trained block.
@@ -239,18 +244,27 @@ def train(args: argparse.Namespace, *, on_progress=None, should_stop=None) -> di
         model.to(device)
         stem = f"{Path(args.init).stem if args.init else 'scratch'}.{args.feature_cache_at}"
         train_feats = cached_features(split, train_cache, Path(args.train_cache).with_suffix(f".{stem}.npy"),
-                                      flips=args.augment, device=device)
+                                      flips=args.augment or mirror, device=device)
         val_feats = (cached_features(split, validator.cache, Path(args.val_cache).with_suffix(f".{stem}.npy"),
-                                     flips=False, device=device) if validator else None)
+                                     flips=mirror, device=device) if validator else None)
+
+    def tail_embeddings(feats: np.ndarray, rows: np.ndarray, variants: np.ndarray | None = None) -> torch.Tensor:
+        """Embeddings of cached-feature rows: of the given variant per row (0 plain, 1
+        flipped), or mirror-averaged over both when the model is."""
+        def variant(v) -> torch.Tensor:
+            return split.suffix(torch.from_numpy(np.asarray(feats[v, rows], np.float32)).to(device))
+
+        if mirror:
+            return torch.nn.functional.normalize(variant(0) + variant(1), dim=1)
+        return variant(variants if variants is not None else 0)
 
     @torch.no_grad()
     def embed_val_rows(rows: np.ndarray) -> np.ndarray:
         if split is None:
-            return embed_crops(model, validator.cache.crops[rows], device)
+            return embed_crops(model, validator.cache.crops[rows], device, mirror_average=mirror)
         was_training = model.training
         model.eval()
-        out = [split.suffix(torch.from_numpy(np.asarray(val_feats[0, rows[i : i + 512]], np.float32)).to(device))
-               .cpu().numpy() for i in range(0, len(rows), 512)]
+        out = [tail_embeddings(val_feats, rows[i : i + 512]).cpu().numpy() for i in range(0, len(rows), 512)]
         model.train(was_training)
         return np.concatenate(out)
 
@@ -325,12 +339,14 @@ def train(args: argparse.Namespace, *, on_progress=None, should_stop=None) -> di
                 group["lr"] = lr_at(state["step"]) * group["lr_scale"]
             if split is not None:
                 variant = aug_rng.integers(0, train_feats.shape[0], len(indices))
-                h = torch.from_numpy(np.asarray(train_feats[variant, indices], np.float32)).to(device)
-                embeddings = split.suffix(h)
+                embeddings = tail_embeddings(train_feats, indices, variant)
             else:
                 crops = train_cache.crops[indices]
                 x = torch.from_numpy(augment_batch(crops, aug_rng) if args.augment else crops.astype(np.float32))
-                embeddings = model(x.to(device).permute(0, 3, 1, 2))
+                x = x.to(device).permute(0, 3, 1, 2)
+                embeddings = model(x)
+                if mirror:
+                    embeddings = torch.nn.functional.normalize(embeddings + model(x.flip(3)), dim=1)
             mined = mine_triplets(embeddings, labels, alpha=args.alpha, strategy=args.mining)
             result = triplet_loss(embeddings, mined.anchors, mined.positives, mined.negatives, alpha=args.alpha)
             optimizer.zero_grad(set_to_none=True)
@@ -403,6 +419,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--feature-cache-at", metavar="BLOCK",
                         help="freeze the blocks before BLOCK and cache their output once per face (and flipped face)")
     parser.add_argument("--no-augment", dest="augment", action="store_false")
+    parser.add_argument("--mirror-average", action="store_true",
+                        help="train the mirror-averaged embedding (implied by an --init exported with --mirror-average)")
     parser.add_argument("--select", default="val_accuracy", help="validation metric that picks best.pt")
     parser.add_argument("--val-every", type=int, default=0, help="also validate every N steps")
     parser.add_argument("--save-every", type=int, default=25, help="write last.pt every N steps")

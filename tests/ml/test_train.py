@@ -90,3 +90,33 @@ def test_feature_cache_training_trains_only_the_tail(ml_toy_cache: Path, tmp_pat
     trained = read_checkpoint(out / "last.pt")["state_dict"]
     torch.testing.assert_close(trained["conv128_2.conv2.conv.weight"], initial["conv128_2.conv2.conv.weight"])
     assert not torch.allclose(trained["conv256_1.conv1.conv.weight"], initial["conv256_1.conv1.conv.weight"])
+
+
+def test_a_mirror_averaged_model_is_trained_and_validated_as_it_is_used(ml_toy_cache: Path, tmp_path: Path):
+    from ml.checkpoint import load_checkpoint
+    from ml.embed import Embedder
+    from ml.facecache import load_cache
+    from ml.train import PairsValidator
+
+    cache = load_cache(ml_toy_cache)
+    for name in cache.paths:  # read_pairs wants the images to exist; the crops come from the cache
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).touch()
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("2\t2\np0\t1\t2\np1\t1\t3\np0\t1\tp1\t2\np2\t1\tp3\t1\n"
+                     "p4\t1\t2\np5\t2\t3\np4\t1\tp5\t1\np2\t2\tp0\t3\n")
+    out = tmp_path / "mirror"
+    train(_args(ml_toy_cache, out, "--freeze-until", "conv256_1", "--feature-cache-at", "conv256_1",
+                "--mirror-average", "--val-cache", str(ml_toy_cache), "--val-pairs", str(pairs)))
+
+    model, config, metrics = load_checkpoint(out / "best.pt")
+    assert config["mirror_average"] is True  # the app embeds with it as it was trained
+    validator = PairsValidator(cache, pairs)
+    mirrored = Embedder(model, config, torch.device("cpu"))
+    plain = Embedder(model, {**config, "mirror_average": False}, torch.device("cpu"))
+    as_used = validator(lambda rows: mirrored.embed(np.asarray(cache.crops[rows])))["val_distance_spread"]
+    not_used = validator(lambda rows: plain.embed(np.asarray(cache.crops[rows])))["val_distance_spread"]
+    # float16 cached features: within 1e-4 of the checkpoint's own embedding; plain f(x)
+    # differs by about 5e-3 on these toy faces.
+    assert metrics["val_distance_spread"] == pytest.approx(as_used, rel=1e-3)
+    assert not_used != pytest.approx(as_used, rel=1e-3)
