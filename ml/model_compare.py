@@ -85,6 +85,29 @@ def library_score(metrics: dict) -> float:
     return (metrics["val"] + metrics["grouping_f1"]) / 2
 
 
+def halves_won(old_embeddings: np.ndarray, new_embeddings: np.ndarray, labels: np.ndarray, photo_ids: np.ndarray, *,
+               thresholds: tuple[float, float], rounds: int = 40, seed: int = 0) -> float:
+    """Share of random halves of the held-out people on which the new model's library score
+    beats the old one's, both judging the same faces: how consistent a gain is, where the
+    score on one set of a few hundred people says only how large it was there."""
+    labels, photo_ids = np.asarray(labels), np.asarray(photo_ids)
+    people = np.unique(labels)
+    rng = np.random.default_rng(seed)
+    won = 0
+    for _ in range(rounds):
+        half = np.isin(labels, rng.choice(people, max(2, len(people) // 2), replace=False))
+        scores = []
+        for embeddings, threshold in zip((old_embeddings, new_embeddings), thresholds):
+            first, second = np.triu_indices(int(half.sum()), k=1)
+            x, y = embeddings[half], labels[half]
+            distances = 1.0 - np.einsum("ij,ij->i", x[first], x[second])
+            grouping = grouping_scores(x, y, photo_ids[half], threshold=threshold)
+            scores.append(library_score({"val": val_at_far(distances, y[first] == y[second], 1e-3)[0],
+                                         "grouping_f1": grouping["f1"]}))
+        won += scores[1] > scores[0]
+    return won / rounds
+
+
 def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tuple[bool, str]:
     """(promote?, why). old/new: {"heldout": {...}, "celeba_val": {"accuracy": ...}}."""
     gain = library_score(new["heldout"]) - library_score(old["heldout"])
@@ -92,6 +115,8 @@ def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tupl
     facts = (f"held-out people: VAL@FAR=1e-3 {old['heldout']['val']:.1%} -> {new['heldout']['val']:.1%}, "
              f"grouping F1 {old['heldout']['grouping_f1']:.3f} -> {new['heldout']['grouping_f1']:.3f}; "
              f"celeba5 val accuracy {old['celeba_val']['accuracy']:.2%} -> {new['celeba_val']['accuracy']:.2%}")
+    if "halves_won" in new["heldout"]:
+        facts += f"; the new model scores higher on {new['heldout']['halves_won']:.0%} of random halves of the held-out people"
     if gain <= 0:
         return False, f"Keep the current model: no gain on the library's held-out people ({facts})."
     if drop > tolerance:

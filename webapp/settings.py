@@ -232,12 +232,17 @@ VISAGE_TRAINING_DIR = Path(_env("VISAGE_TRAINING_DIR", str(DATA_DIR / "training"
 VISAGE_RETRAIN_BASE_IMAGES = _env_int("VISAGE_RETRAIN_BASE_IMAGES", 5000)
 # celeba5 val pairs for "not worse than before": every n-th pair (1 = all 3000).
 VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
-VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 3)
+# Large batches, as in the FaceNet paper: 200 people x k faces + 40 one-face people, so the
+# semi-hard negatives come from many identities; 12 epochs of them (about 100 steps on a
+# library of 750 people). With 30 people a batch for 3 epochs, runs lost VAL and grouping
+# F1 on the library's held-out people (docs/model.md, runs 1-3); with these they gain.
+VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 12)
 # Fraction of each weight tensor's mean size moved per step (ml.train --relative-lr).
 VISAGE_RETRAIN_LR = _env_float("VISAGE_RETRAIN_LR", 3e-4)
 VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap
-VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 30)
-VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 10)
+# Cut down for small training sets (webapp/training/runs.py batch_shape).
+VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 200)
+VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 40)
 # Faces re-embedded per transaction while switching versions.
 VISAGE_REEMBED_BATCH = _env_int("VISAGE_REEMBED_BATCH", 256)
 # A run or switch whose worker has not written a heartbeat for this long is taken over

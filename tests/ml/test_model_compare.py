@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ml.model_compare import TooLittleData, people_split, recommend, verification_scores, whole_people_upto
+from ml.model_compare import (
+    TooLittleData, halves_won, people_split, recommend, verification_scores, whole_people_upto,
+)
 
 
 def test_people_split_holds_out_a_fifth_and_at_least_two():
@@ -47,3 +49,19 @@ def test_evaluation_keeps_whole_people_within_the_face_budget():
     kept = set(labels[keep])
     assert all(keep[labels == person].all() for person in kept)
     assert whole_people_upto(labels, max_faces=40).all()
+
+
+def test_halves_won_says_how_consistently_the_new_model_is_better():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(12), 4)
+    centres = np.eye(12, 128)[labels]
+
+    def embed(noise: float) -> np.ndarray:
+        x = centres + rng.normal(0, noise, centres.shape)
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    tight, blurred = embed(0.02), embed(0.12)  # blurred: people overlap, look-alikes merge
+    photos = np.arange(len(labels))
+    assert halves_won(blurred, tight, labels, photos, thresholds=(0.3, 0.3), rounds=10) == 1.0
+    assert halves_won(tight, blurred, labels, photos, thresholds=(0.3, 0.3), rounds=10) == 0.0
+    assert halves_won(tight, tight, labels, photos, thresholds=(0.3, 0.3), rounds=10) == 0.0  # a tie is no win

@@ -29,7 +29,7 @@ from ml.checkpoint import file_sha256, load_checkpoint, read_checkpoint
 from ml.export import export
 from ml.facecache import build_cache, write_cache
 from ml.model_compare import (
-    TooLittleData, grouping_scores, people_split, recommend, verification_scores, whole_people_upto,
+    TooLittleData, grouping_scores, halves_won, people_split, recommend, verification_scores, whole_people_upto,
 )
 from ml.train import PairsValidator, embed_crops, parse_args, pick_device, train
 from ml.verification import read_pairs
@@ -279,6 +279,15 @@ def _celeba_caches(progress: RunProgress):
     return base, val, every
 
 
+def batch_shape(*, with_k: int, identities: int, k: int) -> dict:
+    """The run's P x K + extra batch: the settings' P and extra, cut down so that a small
+    training set still gives at least two batches an epoch (P at most half the identities
+    with k faces) and the extra identities exist."""
+    p = max(1, min(settings.VISAGE_RETRAIN_BATCH_PEOPLE, with_k // 2))
+    extra = max(0, min(settings.VISAGE_RETRAIN_BATCH_EXTRA, identities - p))
+    return {"p": p, "k": k, "extra": extra}
+
+
 def _fine_tune(run: TrainingRun, folder: Path, library: LibraryData, base_cache, progress: RunProgress) -> Path:
     train_mask = ~library.held_out
     lib_paths = [f"lib{person}/{face}" for person, face in zip(library.labels[train_mask], library.face_ids[train_mask])]
@@ -289,17 +298,19 @@ def _fine_tune(run: TrainingRun, folder: Path, library: LibraryData, base_cache,
                     ok=np.concatenate([base_cache.ok, np.ones(len(lib_paths), bool)]), root="")
     _, per_person = np.unique(library.labels[train_mask], return_counts=True)
     k = int(min(MAX_K, per_person.min()))  # every library person can be a P-identity
+    _, base_per_person = np.unique(base_cache.labels[base_cache.ok], return_counts=True)
+    batch = batch_shape(with_k=len(per_person) + int((base_per_person >= k).sum()),
+                        identities=len(per_person) + len(base_per_person), k=k)
     epochs = settings.VISAGE_RETRAIN_EPOCHS
     argv = [
         "--out", str(folder / "train"), "--train-cache", str(cache_path), "--init", str(checkpoint_path(run.base_model)),
         "--feature-cache-at", FEATURE_BLOCK, *RECIPE, "--lr", str(settings.VISAGE_RETRAIN_LR),
-        "--p", str(settings.VISAGE_RETRAIN_BATCH_PEOPLE), "--k", str(k),
-        "--extra", str(settings.VISAGE_RETRAIN_BATCH_EXTRA), "--epochs", str(epochs), "--seed", str(run.pk),
-        "--threads", str(torch_threads()), "--print-every", "1",
+        "--p", str(batch["p"]), "--k", str(k), "--extra", str(batch["extra"]), "--epochs", str(epochs),
+        "--seed", str(run.pk), "--threads", str(torch_threads()), "--print-every", "1",
     ]
     if settings.VISAGE_RETRAIN_MAX_STEPS:
         argv += ["--steps-per-epoch", str(max(1, -(-settings.VISAGE_RETRAIN_MAX_STEPS // epochs)))]
-    data = {**run_data(run.pk), "epochs": epochs}
+    data = {**run_data(run.pk), "epochs": epochs, "batch": batch}
     last = folder / "train" / "last.pt"
     if last.is_file():  # a worker died mid-run: go on from its last checkpoint
         data["resumed_from_step"] = int(read_checkpoint(last)["train_state"]["step"])
@@ -320,7 +331,7 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
     validator = PairsValidator(val_cache, celeba / "pairs_val.txt", every=every)
     held = np.flatnonzero(library.held_out)
     held = held[whole_people_upto(library.labels[held], seed=run.pk)]
-    results = {}
+    results, held_embeddings = {}, {}
     for key, path in (("old", checkpoint_path(run.base_model)), ("new", new_checkpoint)):
         model, config, _ = load_checkpoint(path, device=device)
         mirror = bool(config.get("mirror_average"))  # embed as the app will (ml.embed.Embedder)
@@ -328,7 +339,7 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
         # The old model keeps the threshold it was calibrated with; the new one gets its
         # own from celeba5 val, as every shipped model did.
         threshold = run.base_model.same_person_threshold if key == "old" else celeba_val["val_threshold"]
-        embeddings = embed_crops(model, library.crops[held], device, mirror_average=mirror)
+        embeddings = held_embeddings[key] = embed_crops(model, library.crops[held], device, mirror_average=mirror)
         heldout = verification_scores(embeddings, library.labels[held], seed=run.pk)
         grouping = grouping_scores(embeddings, library.labels[held], library.photo_ids[held], threshold=threshold)
         heldout.update({f"grouping_{name}": value for name, value in grouping.items()})
@@ -336,6 +347,9 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
                         "celeba_val": {"accuracy": celeba_val["val_accuracy"], "accuracy_std": celeba_val["val_accuracy_std"],
                                        "val": celeba_val["val_at_far_1e-3"], "auc": celeba_val["val_auc"],
                                        "pairs": int(len(validator.same))}}
+    results["new"]["heldout"]["halves_won"] = halves_won(
+        held_embeddings["old"], held_embeddings["new"], library.labels[held], library.photo_ids[held],
+        thresholds=(results["old"]["threshold"], results["new"]["threshold"]), seed=run.pk)
     return results
 
 

@@ -10,7 +10,7 @@ from webapp.faces.selectors import embedding_model_active
 from webapp.faces.similarity import nearest_faces
 from webapp.training.claims import Claim, job_claim
 from webapp.training.models import ModelSwitch, TrainingRun
-from webapp.training.runs import RunRefused, run_dir, training_discard, training_start
+from webapp.training.runs import RunRefused, batch_shape, run_dir, training_discard, training_start
 from webapp.training.switching import SwitchRefused, embeddings_cleanup, switch_execute, switch_reembed_batch, switch_start
 from tests.webapp.training.conftest import confirmed_library
 
@@ -46,6 +46,8 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
     assert run.status == TrainingRun.Status.FINISHED, run.error
     assert run.step == run.total_steps == 3
     assert run.data["heldout_people"] >= 2 and run.data["training_people"] + run.data["heldout_people"] == len(named)
+    assert run.data["batch"]["p"] == 8 and run.data["batch"]["extra"] == 4  # the settings' batch fits this set
+    assert 0 <= run.metrics["new"]["heldout"]["halves_won"] <= 1 and "random halves" in run.recommendation
     for side in ("old", "new"):
         assert 0 <= run.metrics[side]["heldout"]["val"] <= 1
         assert 0 <= run.metrics[side]["heldout"]["grouping_f1"] <= 1
@@ -100,6 +102,13 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
 
     assert embeddings_cleanup() == len(before)
     assert FaceEmbedding.objects.count() == 0
+
+
+def test_batches_are_cut_down_to_fit_a_small_training_set(settings):
+    settings.VISAGE_RETRAIN_BATCH_PEOPLE, settings.VISAGE_RETRAIN_BATCH_EXTRA = 200, 40
+    assert batch_shape(with_k=1742, identities=1742, k=3) == {"p": 200, "k": 3, "extra": 40}
+    # 31 people with k faces: two batches of 15 an epoch; 33 people in all: 18 left as extras.
+    assert batch_shape(with_k=31, identities=33, k=2) == {"p": 15, "k": 2, "extra": 18}
 
 
 def test_second_run_refused_while_one_is_open(staff, faces_data_dir):
