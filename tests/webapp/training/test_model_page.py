@@ -44,6 +44,16 @@ def test_staff_sees_the_active_model_and_the_data_per_library(client, staff, use
     assert "No retraining yet." in page
 
 
+def test_a_run_shows_its_data_and_batches(client, staff):
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.FAILED, error="boom", data={
+        "people": 928, "faces": 2784, "training_people": 742, "training_faces": 2226, "heldout_people": 186,
+        "epochs": 12, "batch": {"p": 200, "k": 3, "extra": 40}})
+    client.force_login(staff)
+    page = client.get(reverse("model-page")).content.decode()
+    assert "742 people / 2226 faces trained, 186 held out" in page
+    assert "batches of 200 people × 3 faces + 40, 12 epochs" in page
+
+
 def test_starting_without_enough_data_says_why(client, staff, faces_data_dir):
     client.force_login(staff)
     response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
