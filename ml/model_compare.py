@@ -109,7 +109,9 @@ def halves_won(old_embeddings: np.ndarray, new_embeddings: np.ndarray, labels: n
 
 
 def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tuple[bool, str]:
-    """(promote?, why). old/new: {"heldout": {...}, "celeba_val": {"accuracy": ...}}."""
+    """(promote?, why). old/new: {"heldout": {...}, "celeba_val": {"accuracy": ...}}; a gain
+    on the held-out people counts when the new model also wins on most random halves of
+    them (new["heldout"]["halves_won"], see halves_won), not only on the whole set."""
     gain = library_score(new["heldout"]) - library_score(old["heldout"])
     drop = old["celeba_val"]["accuracy"] - new["celeba_val"]["accuracy"]
     facts = (f"held-out people: VAL@FAR=1e-3 {old['heldout']['val']:.1%} -> {new['heldout']['val']:.1%}, "
@@ -119,6 +121,8 @@ def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tupl
         facts += f"; the new model scores higher on {new['heldout']['halves_won']:.0%} of random halves of the held-out people"
     if gain <= 0:
         return False, f"Keep the current model: no gain on the library's held-out people ({facts})."
+    if new["heldout"].get("halves_won", 1.0) <= 0.5:
+        return False, f"Keep the current model: its gain on the held-out people does not hold on most halves of them ({facts})."
     if drop > tolerance:
         return False, f"Keep the current model: it forgets too much, celeba5 val falls by more than {tolerance:.1%} ({facts})."
     return True, f"Promote: better on the library's held-out people and not worse on celeba5 val ({facts})."

@@ -40,6 +40,11 @@ def test_recommend_needs_a_library_gain_and_no_loss_on_celeba_val():
     assert promote is False and "forgets" in why
     promote, why = recommend(old=old, new=worse)
     assert promote is False and "no gain" in why
+    fragile = {**better, "heldout": {**better["heldout"], "halves_won": 0.3}}
+    promote, why = recommend(old=old, new=fragile)
+    assert promote is False and "does not hold on most halves" in why
+    consistent = {**better, "heldout": {**better["heldout"], "halves_won": 0.8}}
+    assert recommend(old=old, new=consistent)[0] is True
 
 
 def test_evaluation_keeps_whole_people_within_the_face_budget():
