@@ -96,10 +96,11 @@ def halves_won(old_embeddings: np.ndarray, new_embeddings: np.ndarray, labels: n
     won = 0
     for _ in range(rounds):
         half = np.isin(labels, rng.choice(people, max(2, len(people) // 2), replace=False))
+        y = labels[half]
+        first, second = np.triu_indices(len(y), k=1)
         scores = []
         for embeddings, threshold in zip((old_embeddings, new_embeddings), thresholds):
-            first, second = np.triu_indices(int(half.sum()), k=1)
-            x, y = embeddings[half], labels[half]
+            x = embeddings[half]
             distances = 1.0 - np.einsum("ij,ij->i", x[first], x[second])
             grouping = grouping_scores(x, y, photo_ids[half], threshold=threshold)
             scores.append(library_score({"val": val_at_far(distances, y[first] == y[second], 1e-3)[0],

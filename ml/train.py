@@ -221,8 +221,8 @@ def train(args: argparse.Namespace, *, on_progress=None, should_stop=None) -> di
 
         config = {**model.default_config, "alignment_template": DLIB_150.to_dict()}
     # A mirror-averaged model is used as normalise(f(x) + f(mirror(x))) (ml.embed): train
-    # and validate that embedding, not the plain f(x) it is made of. Training f alone made
-    # it flip-invariant, which took back what the averaging had gained (docs/model.md).
+    # and validate that embedding, not the plain f(x) it is made of, so that the loss and
+    # the model selection judge what the app will compare.
     mirror = args.mirror_average or bool(config.get("mirror_average"))
     config["mirror_average"] = mirror
     frozen = frozen_prefix(model, args.freeze_until)

@@ -13,8 +13,7 @@ from webapp.faces.runtime import STORED_PREFIX, checkpoint_path
 def stored_file(settings, tmp_path):
     settings.DATA_DIR = str(tmp_path / "data")
     settings.MEDIA_ROOT = str(tmp_path / "media")
-    name = default_storage.save("models/retrained.pt", ContentFile(b"weights of a retrained version"))
-    return name
+    return default_storage.save("models/retrained.pt", ContentFile(b"weights of a retrained version"))
 
 
 def _version(name: str, sha256: str) -> EmbeddingModel:
@@ -22,7 +21,7 @@ def _version(name: str, sha256: str) -> EmbeddingModel:
                           checkpoint_sha256=sha256, input_size=150, alignment_template={}, same_person_threshold=0.1)
 
 
-def test_stored_checkpoint_is_copied_once_and_checked(stored_file, tmp_path):
+def test_stored_checkpoint_is_copied_once_and_checked(stored_file):
     sha = hashlib.sha256(b"weights of a retrained version").hexdigest()
     local = checkpoint_path(_version(stored_file, sha))
     assert local.read_bytes() == b"weights of a retrained version"
