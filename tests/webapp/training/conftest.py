@@ -16,14 +16,12 @@ from webapp.photos.services import album_create, photo_ingest
 @pytest.fixture(autouse=True)
 def small_runs(settings, training_cache_dir, tmp_path):
     """A couple of CPU minutes at most: 100 celeba5 train images, every 10th val pair,
-    3 steps of 8 people x k faces."""
+    3 steps of the default batches, cut down to this small training set."""
     settings.VISAGE_TRAINING_DIR = training_cache_dir
     settings.VISAGE_RETRAIN_BASE_IMAGES = 100
     settings.VISAGE_RETRAIN_VAL_PAIRS_EVERY = 10
     settings.VISAGE_RETRAIN_EPOCHS = 1
     settings.VISAGE_RETRAIN_MAX_STEPS = 3
-    settings.VISAGE_RETRAIN_BATCH_PEOPLE = 8
-    settings.VISAGE_RETRAIN_BATCH_EXTRA = 4
     settings.VISAGE_REEMBED_BATCH = 16
 
 
