@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import make_user
 from tests.e2e.conftest import PASSWORD, screenshot, sign_in
-from tests.webapp.training.conftest import confirmed_library
+from tests.webapp.training.conftest import confirmed_library, use_small_runs
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.training.models import TrainingRun
@@ -17,14 +17,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def small_runs(settings, training_cache_dir, media_root):
-    """The retraining tests' small runs (tests/webapp/training/conftest.py): 100 celeba5
-    train images, every 10th val pair, 3 steps at most."""
-    settings.VISAGE_TRAINING_DIR = training_cache_dir
-    settings.VISAGE_RETRAIN_BASE_IMAGES = 100
-    settings.VISAGE_RETRAIN_VAL_PAIRS_EVERY = 10
-    settings.VISAGE_RETRAIN_EPOCHS = 1
-    settings.VISAGE_RETRAIN_MAX_STEPS = 3
-    settings.VISAGE_REEMBED_BATCH = 16
+    use_small_runs(settings, training_cache_dir)
 
 
 def test_staff_retrains_promotes_and_switches_back(page, live_server, faces_data_dir, small_runs):

@@ -15,6 +15,7 @@ from ml.nets import ARCHITECTURES, build_network
 from ml.nets.compact_resnet import CENTRE_CROP, CompactResNet
 from ml.train import parse_args, train
 
+
 def test_embeddings_are_unit_vectors_and_the_head_splits_off():
     torch.manual_seed(0)
     model = build_network("compact_resnet").eval()

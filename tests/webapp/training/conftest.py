@@ -14,7 +14,11 @@ from webapp.photos.services import album_create, photo_ingest
 
 
 @pytest.fixture(autouse=True)
-def small_runs(settings, training_cache_dir, tmp_path):
+def small_runs(settings, training_cache_dir):
+    use_small_runs(settings, training_cache_dir)
+
+
+def use_small_runs(settings, training_cache_dir) -> None:
     """A couple of CPU minutes at most: 100 celeba5 train images, every 10th val pair,
     3 steps of the default batches, cut down to this small training set."""
     settings.VISAGE_TRAINING_DIR = training_cache_dir
