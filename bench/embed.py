@@ -22,10 +22,10 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from ml.detect import FaceDetector  # noqa: E402
-from ml.embed import Embedder  # noqa: E402
-from ml.imageio import DecodedImage, decode_image  # noqa: E402
-from ml.pipeline import FacePipeline  # noqa: E402
+from ml.faces.detect import FaceDetector  # noqa: E402
+from ml.faces.embed import Embedder  # noqa: E402
+from ml.faces.imageio import DecodedImage, decode_image  # noqa: E402
+from ml.faces.pipeline import FacePipeline  # noqa: E402
 
 
 def per_item_ms(run, items: int, repeats: int) -> float:

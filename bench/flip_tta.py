@@ -2,7 +2,7 @@
 
     .venv/bin/python -u bench/flip_tta.py [--checkpoint models/dlib_resnet_v1.pt]
 
-Embeds the cached aligned val crops (``python -m ml.facecache --split val --out
+Embeds the cached aligned val crops (``python -m ml.learning.facecache --split val --out
 var/training/cache/celeba5_val_every1.npy``, or what a retraining run built) once as they
 are and once as normalise(f(x) + f(mirror(x))), then reports for both: the GUIDE §5
 verification figures on pairs_val.txt (threshold from the pairs' folds), the app's HDBSCAN
@@ -23,11 +23,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ml.checkpoint import load_checkpoint  # noqa: E402
-from ml.cluster import group_embeddings, pairwise_scores  # noqa: E402
-from ml.facecache import load_cache  # noqa: E402
-from ml.knn import knn_guess  # noqa: E402
-from ml.train import PairsValidator, embed_crops  # noqa: E402
+from ml.faces.checkpoint import load_checkpoint  # noqa: E402
+from ml.grouping.cluster import group_embeddings, pairwise_scores  # noqa: E402
+from ml.learning.facecache import load_cache  # noqa: E402
+from ml.grouping.knn import knn_guess  # noqa: E402
+from ml.learning.train import PairsValidator, embed_crops  # noqa: E402
 
 
 def naming_coverage(x: np.ndarray, truth: np.ndarray, groups: np.ndarray, threshold: float) -> tuple[float, float]:

@@ -8,7 +8,7 @@ grouping service and scores it against the true people (pairwise precision/recal
 BCubed F, share unsorted); names one face per person through the naming service the
 pages use and scores the suggested names, once from k-NN votes alone and once after the
 automatic grouping (the app's flow after an import); answers review-queue items by the
-true labels and prints how coverage grows per answer. Scale: grouping time of ml.cluster
+true labels and prints how coverage grows per answer. Scale: grouping time of ml.grouping.cluster
 on 10k, 30k and 100k synthetic face-like embeddings, the whole grouping service on
 synthetic libraries (--service-sizes), and the time to assign one new face.
 """
@@ -36,7 +36,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from ml.cluster import group_embeddings, pairwise_scores  # noqa: E402
+from ml.grouping.cluster import group_embeddings, pairwise_scores  # noqa: E402
 from webapp.faces.models import Face  # noqa: E402
 from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people import services  # noqa: E402

@@ -237,7 +237,7 @@ VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
 # library of 750 people). With 30 people a batch for 3 epochs, runs lost VAL and grouping
 # F1 on the library's held-out people (docs/model.md, runs 1-3); with these they gain.
 VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 12)
-# Fraction of each weight tensor's mean size moved per step (ml.train --relative-lr). With
+# Fraction of each weight tensor's mean size moved per step (ml.learning.train --relative-lr). With
 # 3e-4 runs forgot 0.33-0.73 points of celeba5 val accuracy; with 2e-4, 0.20-0.33.
 VISAGE_RETRAIN_LR = _env_float("VISAGE_RETRAIN_LR", 2e-4)
 VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap

@@ -29,7 +29,7 @@ def ml_albums(albums_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def ml_checkpoint_path() -> Path:
     if not CHECKPOINT.is_file():
-        pytest.skip(f"{CHECKPOINT} missing: run python -m ml.convert_face_api (see models/dlib_resnet_v1.md)")
+        pytest.skip(f"{CHECKPOINT} missing: run python -m ml.learning.convert_face_api (see models/dlib_resnet_v1.md)")
     return CHECKPOINT
 
 
@@ -41,7 +41,7 @@ def ml_checkpoint(ml_checkpoint_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def ml_detector():
-    from ml.detect import FaceDetector
+    from ml.faces.detect import FaceDetector
 
     # One onnxruntime session for the whole run: creating it costs ~0.2 s.
     return FaceDetector(num_threads=2)
@@ -49,7 +49,7 @@ def ml_detector():
 
 @pytest.fixture(scope="session")
 def ml_embedder(ml_checkpoint_path: Path):
-    from ml.embed import Embedder
+    from ml.faces.embed import Embedder
 
     return Embedder.from_checkpoint(ml_checkpoint_path, device="cpu", num_threads=2)
 

@@ -11,8 +11,8 @@ from PIL import Image
 
 from django.conf import settings
 
-from ml.align import AlignmentTemplate, align_faces
-from ml.imageio import DecodedImage, ImageDecodeError, decode_image
+from ml.faces.align import AlignmentTemplate, align_faces
+from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
 from webapp.faces.models import Face
 from webapp.photos.models import Photo
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ml.checkpoint import file_sha256, read_checkpoint
+from ml.faces.checkpoint import file_sha256, read_checkpoint
 
 # dlib's documented same-person distance 0.6 (Euclidean on unit vectors) is cosine 0.18;
 # used only when a checkpoint carries no calibrated threshold.

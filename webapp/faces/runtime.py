@@ -13,10 +13,10 @@ import torch
 from django.conf import settings
 from django.core.files.storage import default_storage
 
-from ml.checkpoint import file_sha256
-from ml.detect import FaceDetector
-from ml.embed import Embedder
-from ml.pipeline import FacePipeline
+from ml.faces.checkpoint import file_sha256
+from ml.faces.detect import FaceDetector
+from ml.faces.embed import Embedder
+from ml.faces.pipeline import FacePipeline
 from webapp.faces.models import EmbeddingModel
 
 _pipelines: dict[tuple[int, str], FacePipeline] = {}

@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
-from ml.imageio import DecodedImage, ImageDecodeError
-from ml.pipeline import FaceRecord
+from ml.faces.imageio import DecodedImage, ImageDecodeError
+from ml.faces.pipeline import FaceRecord
 from webapp.faces.crops import photo_decode
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.runtime import face_pipeline_for

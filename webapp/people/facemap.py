@@ -5,7 +5,7 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from ml.facemap import project_2d
+from ml.grouping.facemap import project_2d
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceMap

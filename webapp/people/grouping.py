@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ml.cluster import group_embeddings
+from ml.grouping.cluster import group_embeddings
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceRejection, GroupingRun, Person

@@ -9,7 +9,7 @@ from collections import Counter
 
 import numpy as np
 
-from ml.knn import knn_guess
+from ml.grouping.knn import knn_guess
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceRejection
@@ -17,7 +17,7 @@ from webapp.people.oplog import OperationRecorder
 
 NEIGHBOURS = 10
 # A suggestion needs votes within 0.85 x the model's same-person distance and a k-NN
-# confidence of 0.3 (ml/knn.py). Chosen on celeba5 val naming one face per person
+# confidence of 0.3 (ml/grouping/knn.py). Chosen on celeba5 val naming one face per person
 # (dlib v1): 59.6 % of the other faces get a suggestion at 98.8 % precision
 # (0.85/0.25: 69.8 % at 96.9 %; 0.7/0.35: 41.6 % at 99.5 %).
 NAME_THRESHOLD_RATIO = 0.85

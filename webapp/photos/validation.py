@@ -8,7 +8,7 @@ from typing import BinaryIO
 import pillow_heif
 from PIL import Image
 
-from ml.imageio import sniff_image_format
+from ml.faces.imageio import sniff_image_format
 
 pillow_heif.register_heif_opener()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Q, QuerySet
 
-from ml.knn import Guess, knn_guess
+from ml.grouping.knn import Guess, knn_guess
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.similarity import nearest_faces
 from webapp.people.models import Person

@@ -9,8 +9,8 @@ from typing import BinaryIO
 import numpy as np
 from django.conf import settings
 
-from ml.imageio import ImageDecodeError, decode_image
-from ml.pipeline import FaceRecord
+from ml.faces.imageio import ImageDecodeError, decode_image
+from ml.faces.pipeline import FaceRecord
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active

@@ -1,9 +1,9 @@
 """Retraining runs: start, cancel, discard, and carry one out.
 
-A run fine-tunes a copy of the active network (``ml.train``: triplet loss, online
+A run fine-tunes a copy of the active network (``ml.learning.train``: triplet loss, online
 semi-hard mining, P x K batches) on the confirmed people of the chosen libraries, mixed
 with the first VISAGE_RETRAIN_BASE_IMAGES images of celeba5 train so it does not forget,
-holds out about 20 % of the people, and compares old and new (``ml.model_compare``) on
+holds out about 20 % of the people, and compares old and new (``ml.evaluation.model_compare``) on
 those people and on celeba5 val pairs. It ends as a new, inactive EmbeddingModel with a
 recommendation; promoting it is a switch (see switching.py).
 
@@ -24,15 +24,15 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from ml.align import AlignmentTemplate
-from ml.checkpoint import file_sha256, load_checkpoint, read_checkpoint
-from ml.export import export
-from ml.facecache import build_cache, write_cache
-from ml.model_compare import (
+from ml.faces.align import AlignmentTemplate
+from ml.faces.checkpoint import file_sha256, load_checkpoint, read_checkpoint
+from ml.learning.export import export
+from ml.learning.facecache import build_cache, write_cache
+from ml.evaluation.model_compare import (
     TooLittleData, grouping_scores, halves_won, people_split, recommend, verification_scores, whole_people_upto,
 )
-from ml.train import PairsValidator, embed_crops, parse_args, pick_device, train
-from ml.verification import read_pairs
+from ml.learning.train import PairsValidator, embed_crops, parse_args, pick_device, train
+from ml.evaluation.verification import read_pairs
 from webapp.faces.crops import face_crops
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields
@@ -334,7 +334,7 @@ def _compare(run: TrainingRun, new_checkpoint: Path, library: LibraryData, val_c
     results, held_embeddings = {}, {}
     for key, path in (("old", checkpoint_path(run.base_model)), ("new", new_checkpoint)):
         model, config, _ = load_checkpoint(path, device=device)
-        mirror = bool(config.get("mirror_average"))  # embed as the app will (ml.embed.Embedder)
+        mirror = bool(config.get("mirror_average"))  # embed as the app will (ml.faces.embed.Embedder)
         celeba_val = validator(lambda rows: embed_crops(model, val_cache.crops[rows], device, mirror_average=mirror))
         # The old model keeps the threshold it was calibrated with; the new one gets its
         # own from celeba5 val, as every shipped model did.

@@ -1,0 +1,1 @@
+"""Measuring networks: verification on pairs files, comparing a retrained network with its base, album checks."""

@@ -1,0 +1,129 @@
+"""Judging a retrained network against the one it started from (GUIDE §5 metrics).
+
+A library's confirmed faces have no pairs file: every pair of held-out faces is a pair.
+Verification uses all of them for VAL at FAR = 1e-3 and AUC, and a balanced sample (all
+same pairs, as many different ones) with 10 random folds for accuracy, as in View 2.
+Grouping runs the app's clustering (``ml.grouping.cluster``) with the model's own threshold and
+scores it against the true people."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ml.grouping.cluster import group_embeddings, pairwise_scores
+from ml.evaluation.verification import kfold_accuracy, roc_auc, val_at_far
+
+# Promote only when the model loses at most half a point of celeba5 val accuracy: less
+# than one fold's standard deviation there, so "not worse" is not a coin toss.
+VAL_TOLERANCE = 0.005
+MIN_PEOPLE = 5
+# All pairs of 3,000 faces are 4.5 M distances (about 100 MB with their indices); a large
+# library's held-out faces are evaluated on whole people up to this many faces.
+MAX_EVALUATION_FACES = 3000
+
+
+class TooLittleData(ValueError):
+    pass
+
+
+def people_split(person_ids: Sequence[int], *, holdout_share: float = 0.2, seed: int = 0) -> tuple[list[int], list[int]]:
+    """(training people, held-out people): about ``holdout_share`` held out, at least two
+    (one person makes no different pairs) and at least three left to train on."""
+    people = sorted(set(int(p) for p in person_ids))
+    if len(people) < MIN_PEOPLE:
+        raise TooLittleData(f"{len(people)} people have at least 2 confirmed faces; retraining needs at least {MIN_PEOPLE}")
+    held = max(2, round(holdout_share * len(people)))
+    order = np.random.default_rng(seed).permutation(people)
+    return sorted(int(p) for p in order[held:]), sorted(int(p) for p in order[:held])
+
+
+def whole_people_upto(labels: np.ndarray, *, max_faces: int = MAX_EVALUATION_FACES, seed: int = 0) -> np.ndarray:
+    """(N,) bool: every face of people taken in a seeded random order while the faces fit
+    in ``max_faces`` (all of them when they already do)."""
+    labels = np.asarray(labels)
+    keep = np.zeros(len(labels), bool)
+    if len(labels) <= max_faces:
+        keep[:] = True
+        return keep
+    people, counts = np.unique(labels, return_counts=True)
+    total = 0
+    for index in np.random.default_rng(seed).permutation(len(people)):
+        if total + counts[index] <= max_faces:
+            keep |= labels == people[index]
+            total += counts[index]
+    return keep
+
+
+def verification_scores(embeddings: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> dict:
+    """(N, D) unit embeddings and (N,) identities -> accuracy (mean, std), VAL@FAR=1e-3, AUC."""
+    labels = np.asarray(labels)
+    first, second = np.triu_indices(len(labels), k=1)
+    distances = 1.0 - np.einsum("ij,ij->i", embeddings[first], embeddings[second])
+    same = labels[first] == labels[second]
+    if same.sum() == 0 or (~same).sum() == 0:
+        raise TooLittleData("verification needs faces of at least two people, one of them with two faces")
+    rng = np.random.default_rng(seed)
+    same_idx = np.flatnonzero(same)
+    diff_idx = rng.choice(np.flatnonzero(~same), min(len(same_idx), int((~same).sum())), replace=False)
+    chosen = np.concatenate([same_idx, diff_idx])
+    folds = rng.permutation(np.arange(len(chosen)) % min(10, len(same_idx)))
+    accuracy, std, _ = kfold_accuracy(distances[chosen], same[chosen], folds)
+    val, _ = val_at_far(distances, same, 1e-3)
+    return {"accuracy": accuracy, "accuracy_std": std, "val": val, "auc": roc_auc(distances, same),
+            "same_pairs": int(same.sum()), "different_pairs": int((~same).sum())}
+
+
+def grouping_scores(embeddings: np.ndarray, labels: np.ndarray, photo_ids: np.ndarray, *, threshold: float) -> dict:
+    """Pairwise precision/recall/F1, BCubed F and unsorted share of the app's HDBSCAN grouping."""
+    predicted = group_embeddings(embeddings, np.asarray(photo_ids), method="hdbscan", threshold=threshold)
+    return pairwise_scores(predicted, np.asarray(labels))
+
+
+def library_score(metrics: dict) -> float:
+    """One number for "better on the library's people": mean of VAL@FAR=1e-3 and grouping F1."""
+    return (metrics["val"] + metrics["grouping_f1"]) / 2
+
+
+def halves_won(old_embeddings: np.ndarray, new_embeddings: np.ndarray, labels: np.ndarray, photo_ids: np.ndarray, *,
+               thresholds: tuple[float, float], rounds: int = 40, seed: int = 0) -> float:
+    """Share of random halves of the held-out people on which the new model's library score
+    beats the old one's, both judging the same faces: how consistent a gain is, where the
+    score on one set of a few hundred people says only how large it was there."""
+    labels, photo_ids = np.asarray(labels), np.asarray(photo_ids)
+    people = np.unique(labels)
+    rng = np.random.default_rng(seed)
+    won = 0
+    for _ in range(rounds):
+        half = np.isin(labels, rng.choice(people, max(2, len(people) // 2), replace=False))
+        y = labels[half]
+        first, second = np.triu_indices(len(y), k=1)
+        scores = []
+        for embeddings, threshold in zip((old_embeddings, new_embeddings), thresholds):
+            x = embeddings[half]
+            distances = 1.0 - np.einsum("ij,ij->i", x[first], x[second])
+            grouping = grouping_scores(x, y, photo_ids[half], threshold=threshold)
+            scores.append(library_score({"val": val_at_far(distances, y[first] == y[second], 1e-3)[0],
+                                         "grouping_f1": grouping["f1"]}))
+        won += scores[1] > scores[0]
+    return won / rounds
+
+
+def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tuple[bool, str]:
+    """(promote?, why). old/new: {"heldout": {...}, "celeba_val": {"accuracy": ...}}; a gain
+    on the held-out people counts when the new model also wins on most random halves of
+    them (new["heldout"]["halves_won"], see halves_won), not only on the whole set."""
+    gain = library_score(new["heldout"]) - library_score(old["heldout"])
+    drop = old["celeba_val"]["accuracy"] - new["celeba_val"]["accuracy"]
+    facts = (f"held-out people: VAL@FAR=1e-3 {old['heldout']['val']:.1%} -> {new['heldout']['val']:.1%}, "
+             f"grouping F1 {old['heldout']['grouping_f1']:.3f} -> {new['heldout']['grouping_f1']:.3f}; "
+             f"celeba5 val accuracy {old['celeba_val']['accuracy']:.2%} -> {new['celeba_val']['accuracy']:.2%}")
+    if "halves_won" in new["heldout"]:
+        facts += f"; the new model scores higher on {new['heldout']['halves_won']:.0%} of random halves of the held-out people"
+    if gain <= 0:
+        return False, f"Keep the current model: no gain on the library's held-out people ({facts})."
+    if new["heldout"].get("halves_won", 1.0) <= 0.5:
+        return False, f"Keep the current model: its gain on the held-out people does not hold on most halves of them ({facts})."
+    if drop > tolerance:
+        return False, f"Keep the current model: it forgets too much, celeba5 val falls by more than {tolerance:.1%} ({facts})."
+    return True, f"Promote: better on the library's held-out people and not worse on celeba5 val ({facts})."

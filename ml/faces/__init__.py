@@ -1,0 +1,1 @@
+"""Photo to embedding: decoding, detection, alignment, networks, checkpoints and the per-batch pipeline."""

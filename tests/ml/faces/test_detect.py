@@ -1,0 +1,69 @@
+"""RetinaFace detection with five landmarks on real photos."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from ml.faces.imageio import decode_image
+
+
+@pytest.fixture(scope="module")
+def ml_multiface(ml_albums):
+    return decode_image(ml_albums / "friends" / "multiface.jpg").pixels
+
+
+def test_multiface_has_six_faces_with_sane_landmarks(ml_detector, ml_multiface):
+    faces = ml_detector.detect(ml_multiface)
+    assert len(faces) == 6
+    assert [f.box[0] for f in faces] == sorted(f.box[0] for f in faces)
+    for face in faces:
+        x0, y0, x1, y1 = face.box
+        assert face.score >= 0.9
+        assert face.landmarks.shape == (5, 2) and face.landmarks.dtype == np.float32
+        xs, ys = face.landmarks[:, 0], face.landmarks[:, 1]
+        assert (xs >= x0).all() and (xs <= x1).all() and (ys >= y0).all() and (ys <= y1).all()
+        left_eye, right_eye, nose, mouth_left, mouth_right = face.landmarks
+        # Upright faces: eyes above the nose above the mouth, image-left before image-right.
+        assert left_eye[0] < right_eye[0] and mouth_left[0] < mouth_right[0]
+        assert max(left_eye[1], right_eye[1]) < nose[1] < min(mouth_left[1], mouth_right[1])
+
+
+def test_coordinates_map_back_to_the_input_size(ml_detector, ml_multiface):
+    # Same photo at twice the size: detection runs at detect_side either way, so the
+    # boxes must come back exactly twice as large (up to resampling noise).
+    small = ml_detector.detect(ml_multiface)
+    big_image = cv2.resize(ml_multiface, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_LINEAR)
+    big = ml_detector.detect(big_image)
+    assert len(big) == len(small)
+    for a, b in zip(small, big):
+        np.testing.assert_allclose(np.array(b.box) / 2, a.box, atol=3.0)
+        np.testing.assert_allclose(b.landmarks / 2, a.landmarks, atol=3.0)
+
+
+def test_min_face_size_and_blank_image(ml_multiface):
+    from ml.faces.detect import FaceDetector
+
+    assert FaceDetector(min_face_px=1000).detect(ml_multiface) == []
+    assert FaceDetector().detect(np.full((480, 640, 3), 128, np.uint8)) == []
+
+
+def test_face_filling_a_small_crop_is_found(ml_detector, ml_data_dir):
+    # celeba5 crops are 128x128 with the face filling the frame.
+    folder = ml_data_dir / "celeba5" / "test"
+    if not folder.is_dir():
+        pytest.skip(f"{folder} absent")
+    paths = sorted(folder.glob("*/*.webp"))[:20]
+    found = [len(ml_detector.detect(decode_image(p).pixels)) for p in paths]
+    assert sum(n >= 1 for n in found) >= 19, found
+
+
+def test_detect_batch_matches_detect(ml_detector, ml_multiface):
+    single = ml_detector.detect(ml_multiface)
+    (batched,) = ml_detector.detect_batch([ml_multiface])
+    assert [f.box for f in batched] == [f.box for f in single]
+
+
+def test_rejects_non_rgb_input(ml_detector):
+    with pytest.raises(ValueError):
+        ml_detector.detect(np.zeros((100, 100), np.uint8))
