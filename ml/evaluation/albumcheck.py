@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ml.faces.align import align_faces
+from ml.faces.boxes import largest_face
 from ml.faces.detect import FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import decode_image
@@ -49,8 +50,7 @@ def aligned_largest_faces(items, detector: FaceDetector, template) -> tuple[np.n
         if not faces:
             missed += 1
             continue
-        face = max(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
-        crops.append(align_faces(image.pixels, [face.landmarks], template)[0])
+        crops.append(align_faces(image.pixels, [largest_face(faces).landmarks], template)[0])
         labels.append(label)
     return np.stack(crops), labels, missed
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ml.faces.boxes import central_face
 from ml.faces.checkpoint import update_checkpoint_metrics
 from ml.faces.detect import FaceDetector
 from ml.faces.embed import Embedder
@@ -25,12 +26,6 @@ from ml.faces.pipeline import FacePipeline
 from ml.evaluation.verification import kfold_accuracy, read_pairs, roc_auc, val_at_far
 
 WORST_DISTANCE = 2.0
-
-
-def central_face(records, width: int, height: int):
-    """The face nearest the image centre: the subject of a portrait crop."""
-    center = np.array([width / 2, height / 2])
-    return min(records, key=lambda r: np.linalg.norm(np.array([(r.box[0] + r.box[2]) / 2, (r.box[1] + r.box[3]) / 2]) - center))
 
 
 def embed_images(pipeline: FacePipeline, paths: list[Path], batch: int = 64) -> dict[Path, np.ndarray | None]:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ml.faces.align import DLIB_150, AlignmentTemplate, align_faces
+from ml.faces.boxes import central_face
 from ml.faces.imageio import ImageDecodeError, decode_image
 from ml.evaluation.verification import IMAGE_EXTENSIONS
 
@@ -58,14 +59,6 @@ def _write_json_atomic(path: Path, data: dict) -> None:
     temp = path.with_name(f".{path.name}.tmp")
     temp.write_text(json.dumps(data))
     os.replace(temp, path)
-
-
-def central_detection(detections, width: int, height: int):
-    centre = np.array([width / 2, height / 2])
-    return min(
-        detections,
-        key=lambda d: float(np.linalg.norm(np.array([(d.box[0] + d.box[2]) / 2, (d.box[1] + d.box[3]) / 2]) - centre)),
-    )
 
 
 def build_cache(
@@ -116,7 +109,7 @@ def build_cache(
         except ImageDecodeError:
             detections = []
         if detections:
-            face = central_detection(detections, image.pixels.shape[1], image.pixels.shape[0])
+            face = central_face(detections, image.pixels.shape[1], image.pixels.shape[0])
             crops[index] = align_faces(image.pixels, [face.landmarks], template)[0]
             meta["ok"][index] = True
         if (index + 1) % chunk == 0 or index + 1 == len(images):

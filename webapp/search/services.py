@@ -9,6 +9,7 @@ from typing import BinaryIO
 import numpy as np
 from django.conf import settings
 
+from ml.faces.boxes import largest_face
 from ml.faces.imageio import ImageDecodeError, decode_image
 from ml.faces.pipeline import FaceRecord
 from webapp.faces.models import EmbeddingModel, Face
@@ -89,10 +90,6 @@ def photo_identify(*, owner, upload: BinaryIO) -> list[IdentifiedFace]:
     ]
 
 
-def _largest(records: list[FaceRecord]) -> FaceRecord:
-    return max(records, key=lambda r: (r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
-
-
 def plain_confidence(distance: float, threshold: float) -> str:
     """Words for how far the distance is from the decision threshold."""
     ratio = distance / threshold
@@ -125,7 +122,7 @@ def faces_verify(*, owner, first: int | str | BinaryIO, second: int | str | Bina
         records = _faces_in_upload(side, model)
         if not records:
             raise QueryError("No face was found in one of the photos.", status=422)
-        record = _largest(records)
+        record = largest_face(records)
         embeddings.append(record.embedding)
         shown.append(jpeg_bytes(record.aligned, quality=88))
     distance = float(max(0.0, 1.0 - float(embeddings[0] @ embeddings[1])))
