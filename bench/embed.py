@@ -1,6 +1,6 @@
 """Embedding and detection speed on this machine.
 
-    python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--compare models/facenet_v2.pt] [--threads 2] [--faces 96]
+    python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--compare models/dlib_resnet_finetuned.pt] [--threads 2] [--faces 96]
 
 Prints milliseconds per face for the embedder at batch 32 against batch 1 (the baseline,
 measured in the same run), milliseconds per 640x480 photo for the detector, and the

@@ -1,6 +1,6 @@
 """Does a model still separate people in real photos unlike CelebA? Checkpoints side by side.
 
-    python -m ml.evaluation.albumcheck --checkpoint models/dlib_resnet_v1.pt models/facenet_v2.pt
+    python -m ml.evaluation.albumcheck --checkpoint models/dlib_resnet_v1.pt models/dlib_resnet_finetuned.pt
 
 Labelled faces: the BBT character crops (albums/bbt/characters/<name>/, 8 people x 5) and
 the obama_biden photos whose person is known from the folder or file name (train/<person>/

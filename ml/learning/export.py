@@ -1,6 +1,6 @@
 """Turn a training run's checkpoint into a shippable model file (float16, no optimiser).
 
-    python -m ml.learning.export --checkpoint var/training/<run>/best.pt --out models/facenet_v2.pt
+    python -m ml.learning.export --checkpoint var/training/<run>/best.pt --out models/dlib_resnet_finetuned.pt
 
 Keeps the config (architecture, input size, normalisation, alignment template, and the
 training arguments under "training") and the validation metrics; written atomically.
