@@ -1,14 +1,15 @@
-"""What averaging each face with its mirror image buys (model v2's embedding), on celeba5 val.
+"""What averaging each face with its mirror image buys (version 2's embedding), on celeba5 val.
 
     .venv/bin/python -u bench/flip_tta.py [--checkpoint models/dlib_resnet_v1.pt]
 
 Embeds the cached aligned val crops (``python -m ml.learning.facecache --split val --out
 var/training/cache/celeba5_val_every1.npy``, or what a retraining run built) once as they
-are and once as normalise(f(x) + f(mirror(x))), then reports for both: the GUIDE §5
-verification figures on pairs_val.txt (threshold from the pairs' folds), the app's HDBSCAN
+are and once as normalise(f(x) + f(mirror(x))), then reports for both: verification on
+pairs_val.txt (10-fold accuracy with each fold's threshold chosen on the other nine, VAL at
+FAR = 1e-3, ROC AUC), the app's HDBSCAN
 grouping against the true people, and naming one face per person (k-NN votes within
 0.85 x threshold, confidence 0.3, then group suggestions, as webapp/people/propagation.py).
-Model v2 (`models/dlib_resnet_v1_mirror.pt`) embeds this way; it doubles the network's
+Version 2 on a new install (`models/dlib_resnet_v1_mirror.pt`) embeds this way; it doubles the network's
 time per face.
 """
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Verification benchmark (GUIDE §5) for a checkpoint on a View-2 pairs file.
+"""Verification benchmark for a checkpoint on a View-2 pairs file: 10-fold accuracy with
+each fold's threshold chosen on the other nine (mean and std), VAL at FAR = 1e-3, ROC AUC.
 
     python -m ml.evaluation.evaluate --root ../shared/datasets/celeba5/test \
         --pairs ../shared/datasets/celeba5/pairs_test.txt --checkpoint models/dlib_resnet_v1.pt [--json out.json]

@@ -1,4 +1,5 @@
-"""Judging a retrained network against the one it started from (GUIDE §5 metrics).
+"""Judging a retrained network against the one it started from, by VAL at FAR = 1e-3, ROC AUC,
+10-fold accuracy and grouping pairwise precision / recall / F1.
 
 A library's confirmed faces have no pairs file: every pair of held-out faces is a pair.
 Verification uses all of them for VAL at FAR = 1e-3 and AUC, and a balanced sample (all
