@@ -44,3 +44,39 @@ def celeba_test_library(owner) -> None:
     queued = list(Photo.objects.filter(owner=owner, status=Photo.Status.QUEUED).values_list("pk", flat=True))
     for start in range(0, len(queued), 32):
         photo_process.apply(args=[queued[start : start + 32]], kwargs={"schedule_grouping": False}, throw=True)
+
+
+def bench_model_use(checkpoint: str, *, owner):
+    """Make the registered model whose checkpoint file is ``checkpoint`` (e.g.
+    ``dlib_resnet_v1.pt``) the active one of this bench database.
+
+    Found by file, not by version number: numbers are handed out per database (the
+    mirror-averaged model is version 2 on a new install, 4 in the database the retraining
+    figures were first measured in). With no faces stored yet it is simply made active;
+    otherwise the library is re-embedded with it by the Face model page's promotion (or
+    rollback) service, run in this process."""
+    import time
+
+    from django.conf import settings
+
+    from webapp.faces.models import EmbeddingModel, Face
+    from webapp.training.claims import job_claim
+    from webapp.training.models import ModelSwitch
+    from webapp.training.switching import switch_execute, switch_start
+
+    target = EmbeddingModel.objects.filter(checkpoint=checkpoint).first()
+    if target is None:
+        known = ", ".join(f"v{v} {c}" for v, c in EmbeddingModel.objects.order_by("version").values_list("version", "checkpoint"))
+        raise SystemExit(f"no registered model has the checkpoint {checkpoint!r}; this database has: {known}")
+    if target.is_active:
+        return target
+    if not Face.objects.exists():
+        EmbeddingModel.objects.filter(is_active=True).update(is_active=False)
+        EmbeddingModel.objects.filter(pk=target.pk).update(is_active=True)
+        return target
+    kind = ModelSwitch.Kind.ROLLBACK if target.activated_at else ModelSwitch.Kind.PROMOTE
+    start = time.perf_counter()
+    switch = switch_start(target_id=target.pk, user=owner, kind=kind)
+    switch_execute(switch=job_claim(ModelSwitch, switch.pk)[1], batch_size=settings.VISAGE_REEMBED_BATCH)
+    print(f"switched the library to v{target.version} ({checkpoint}) in {time.perf_counter() - start:.0f} s", flush=True)
+    return target

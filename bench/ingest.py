@@ -1,9 +1,12 @@
 """Ingest throughput through the real worker path: photos/s end to end, per-stage ms.
 
-    .venv/bin/python bench/ingest.py [--celeba 1000] [--threads 2]
+    .venv/bin/python bench/ingest.py [--celeba 1000] [--twelve-mp 6] [--threads 2] [--checkpoint dlib_resnet_v1.pt]
 
 Stores photos with the upload service and runs the `photo_process` task body (what the
-Celery worker executes) in batches, on a throwaway user that is deleted afterwards.
+Celery worker executes) in batches, on a throwaway user that is deleted afterwards, in its
+own database (visage_bench_ingest), where ``--checkpoint`` makes that registered model
+(its file in models/) the active one; default: the active one, on a new database the
+mirror-averaged ``dlib_resnet_v1_mirror.pt``.
 Workloads: (a) small single-face photos from celeba5/test, (b) the album group photos,
 (c) 12-megapixel photos made by upscaling album photos. The baseline measured in the same
 run is a full-resolution decode of the 12 MP photos without JPEG draft mode, which the
@@ -12,7 +15,6 @@ pipeline avoids; targets are printed as ratios.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -20,7 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+from bench.benchdb import bench_model_use, use_bench_database  # noqa: E402
+
+use_bench_database("visage_bench_ingest")
 
 import django  # noqa: E402
 
@@ -112,14 +117,17 @@ def main() -> None:
     parser.add_argument("--celeba", type=int, default=1000, help="number of celeba5/test images")
     parser.add_argument("--twelve-mp", type=int, default=6, help="number of 12-megapixel photos")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoint", help="the registered model to embed with, by its file in models/ (default: the active one)")
     args = parser.parse_args()
     settings.VISAGE_TORCH_THREADS = args.threads
     torch.set_num_threads(args.threads)
     call_command("migrate", verbosity=0)
     data = Path(settings.FACES_DATA_DIR)
     owner = get_user_model().objects.create_user(username=f"bench-{int(time.time())}")
-    print(f"torch {torch.__version__}, {args.threads} threads, batch {settings.VISAGE_PROCESS_BATCH_SIZE} photos/task")
     try:
+        model = bench_model_use(args.checkpoint, owner=owner) if args.checkpoint else embedding_model_active()
+        print(f"torch {torch.__version__}, {args.threads} threads, batch {settings.VISAGE_PROCESS_BATCH_SIZE} photos/task, "
+              f"model v{model.version} ({model.checkpoint})")
         with tempfile.TemporaryDirectory() as tmp:
             settings.MEDIA_ROOT = Path(tmp) / "media"
             celeba = sorted((data / "celeba5" / "test").rglob("*.webp"))[: args.celeba]

@@ -1,9 +1,12 @@
 """Grouping and naming quality on celeba5/test, and grouping speed at scale.
 
-    .venv/bin/python bench/people.py [--skip-scale] [--reviews 100]
+    .venv/bin/python bench/people.py [--skip-scale] [--reviews 100] [--checkpoint dlib_resnet_v1.pt]
 
 Quality: imports celeba5/test (928 people x 5 faces) as one user's library with the
-import command (database visage_bench_people), then for HDBSCAN and agglomerative runs the
+import command (database visage_bench_people; with ``--checkpoint FILE``, a registered
+model's file in models/, visage_bench_people_<FILE without .pt>, where that model embeds
+everything; by default the active one, on a new database the mirror-averaged
+``dlib_resnet_v1_mirror.pt``), then for HDBSCAN and agglomerative runs the
 grouping service and scores it against the true people (pairwise precision/recall/F1,
 BCubed F, share unsorted); names one face per person through the naming service the
 pages use and scores the suggested names, once from k-NN votes alone and once after the
@@ -22,9 +25,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import celeba_test_library, use_bench_database  # noqa: E402
+from bench.benchdb import bench_model_use, celeba_test_library, use_bench_database  # noqa: E402
 
-use_bench_database("visage_bench_people")
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reviews", type=int, default=100)
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--scale-sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--service-sizes", type=int, nargs="*", default=[100_000],
+                        help="libraries of this many synthetic faces grouped by the whole service")
+    parser.add_argument("--checkpoint", help="the registered model to group with, by its file in models/ (default: the active one)")
+    return parser.parse_args()
+
+
+# Parsed before django.setup(): each model gets its own database, so the synthetic
+# libraries (whose faces have no photo to re-embed from) never need a model switch.
+ARGS = parse_args()
+use_bench_database("visage_bench_people" + (f"_{Path(ARGS.checkpoint).stem}" if ARGS.checkpoint else ""))
 
 import django  # noqa: E402
 import django.utils.timezone  # noqa: E402
@@ -230,17 +249,12 @@ def assign_speed(owner) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reviews", type=int, default=100)
-    parser.add_argument("--skip-scale", action="store_true")
-    parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--scale-sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
-    parser.add_argument("--service-sizes", type=int, nargs="*", default=[100_000],
-                        help="libraries of this many synthetic faces grouped by the whole service")
-    args = parser.parse_args()
+    args = ARGS
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
     owner, _ = get_user_model().objects.get_or_create(username="bench-people")
+    if args.checkpoint:  # before the import: the library is embedded with it
+        bench_model_use(args.checkpoint, owner=owner)
     celeba_test_library(owner)
     ids, labels, truth = library(owner)
     print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")

@@ -1,9 +1,11 @@
 """One retraining run on a library of celeba5 test people, measured before and after.
 
-    .venv/bin/python -u bench/retrain.py [--confirmed 3]
+    .venv/bin/python -u bench/retrain.py [--confirmed 3] [--checkpoint dlib_resnet_v1_mirror.pt]
 
 Imports celeba5/test (928 people x 5 photos) as one user's library (database
-visage_bench_retrain), marks the first ``--confirmed`` faces of every person as
+visage_bench_retrain) embedded with the model to retrain (``--checkpoint``: a registered
+model's file in models/; default the active one, on a new database the mirror-averaged
+``dlib_resnet_v1_mirror.pt``), marks the first ``--confirmed`` faces of every person as
 confirmed under the person's name (written directly: this measures training, not the
 naming pages), then runs the retraining service exactly as the "Face model" page's task
 does, in this process, with the app's default run settings. Prints the held-out people's
@@ -22,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import celeba_test_library, use_bench_database  # noqa: E402
+from bench.benchdb import bench_model_use, celeba_test_library, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench_retrain")
 
@@ -34,13 +36,11 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from webapp.faces.models import EmbeddingModel, Face  # noqa: E402
+from webapp.faces.models import Face  # noqa: E402
 from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people.models import Person  # noqa: E402
-from webapp.training.claims import job_claim  # noqa: E402
-from webapp.training.models import ModelSwitch, TrainingRun  # noqa: E402
+from webapp.training.models import TrainingRun  # noqa: E402
 from webapp.training.runs import training_start  # noqa: E402
-from webapp.training.switching import switch_execute, switch_start  # noqa: E402
 from workers.celery_app import app  # noqa: E402
 from workers.training_tasks import training_run_task  # noqa: E402
 
@@ -63,19 +63,17 @@ def confirm_first_faces(owner, per_person: int) -> tuple[int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--confirmed", type=int, default=3, help="confirmed faces per person")
-    parser.add_argument("--base-version", type=int, help="promote this version first (re-embedding the library)")
+    parser.add_argument("--checkpoint", help="the registered model to retrain, by its file in models/ (default: the active one); "
+                        "the library is re-embedded with it first")
     args = parser.parse_args()
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
     owner, _ = get_user_model().objects.get_or_create(username="bench-retrain", defaults={"is_staff": True})
+    if args.checkpoint:  # before the import, so a new database embeds the library with it once
+        bench_model_use(args.checkpoint, owner=owner)
     celeba_test_library(owner)
-    if args.base_version and embedding_model_active().version != args.base_version:
-        target = EmbeddingModel.objects.get(version=args.base_version)
-        kind = ModelSwitch.Kind.ROLLBACK if target.activated_at else ModelSwitch.Kind.PROMOTE
-        start = time.perf_counter()
-        switch_execute(switch=job_claim(ModelSwitch, switch_start(target_id=target.pk, user=owner, kind=kind).pk)[1],
-                       batch_size=settings.VISAGE_REEMBED_BATCH)
-        print(f"switched the library to v{target.version} in {time.perf_counter() - start:.0f} s", flush=True)
+    base = embedding_model_active()
+    print(f"retraining v{base.version} ({base.checkpoint})", flush=True)
     app.conf.task_always_eager = True  # the page's task, run in this process
     started = time.perf_counter()
     run = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()
