@@ -1,10 +1,12 @@
 """Load test on loopback: uploaders and searchers against gunicorn, a real Celery worker
 and a private Redis, then a check that nothing was lost.
 
-    .venv/bin/python -u bench/load.py --duration 60
+    .venv/bin/python -u bench/load.py --duration 60 [--checkpoint dlib_resnet_v1.pt]
 
 Uses its own database (visage_load on the embedded server under VISAGE_DATA_DIR, or
 BENCH_DATABASE_URL), its own Redis and a temporary MEDIA_ROOT; binds 127.0.0.1 only.
+``--checkpoint`` makes that registered model (its file in models/) the active one there;
+default: the active one, on a new database the mirror-averaged ``dlib_resnet_v1_mirror.pt``.
 
 1. Reference: every album photo (../shared/datasets/albums) is processed serially in this
    process for a library user, whose bbt character faces are then named.
@@ -46,7 +48,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import use_bench_database  # noqa: E402
+from bench.benchdb import bench_model_use, use_bench_database  # noqa: E402
 from webapp.embedded import free_tcp_port, start_redis  # noqa: E402
 
 PASSWORD = "load-test-password-123"
@@ -66,6 +68,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--gunicorn-threads", type=int, default=8)
     parser.add_argument("--torch-threads", type=int, default=1, help="per process (worker and web)")
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds to wait for the queue")
+    parser.add_argument("--checkpoint", help="the registered model to embed with, by its file in models/ (default: the active one)")
     args = parser.parse_args()
     for name in ("duration", "uploaders", "searchers", "files_per_uploader", "gunicorn_workers",
                  "gunicorn_threads", "torch_threads", "drain_timeout"):
@@ -369,12 +372,17 @@ def main() -> int:
         from django.utils import timezone
 
         from webapp.faces.models import Face
+        from webapp.faces.selectors import embedding_model_active
         from webapp.photos.models import Photo
         from webapp.photos.services import album_create
 
         call_command("migrate", verbosity=0)
         User = get_user_model()
         User.objects.filter(username__startswith="load-").delete()  # a previous run's rows
+        if args.checkpoint:  # no faces are left, so this only flips the active model
+            bench_model_use(args.checkpoint, owner=None)
+        model = embedding_model_active()
+        print(f"model v{model.version} ({model.checkpoint})")
 
         files = album_files(Path(settings.FACES_DATA_DIR) / "albums")
         library, faces_by_hash, serial_s = reference_run(files)
