@@ -101,12 +101,14 @@ def load(vectors: np.ndarray, identity: np.ndarray, owners, photos, model_id: in
     user_of = rng.integers(0, USERS, identity.max() + 1)[identity]
     with raw.cursor() as cursor, cursor.copy(
         "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
-        " detection_score, embedding, thumbnail, created_at) FROM STDIN WITH (FORMAT BINARY)"
+        " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
     ) as copy:
-        copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8", "vector", "bytea", "timestamptz"])
+        # Every NOT NULL column without a database default is written: COPY skips Django's defaults.
+        copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8", "vector", "bytea",
+                        "timestamptz", "text"])
         now = django.utils.timezone.now()
         for vector, u in zip(vectors, user_of):
-            copy.write_row((photos[u].pk, owners[u].pk, model_id, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now))
+            copy.write_row((photos[u].pk, owners[u].pk, model_id, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
     raw.commit()
 
 
@@ -176,6 +178,8 @@ def main() -> None:
     owners, photos = ensure_owners()
     model = embedding_model_active()
     if args.measure_only:
+        if not Face.objects.exists():
+            raise SystemExit("no faces loaded yet: run once without --measure-only")
         print(f"reusing {Face.objects.count():,} faces and their index")
         measure(owners, args.queries, args.ef, rng)
         return
