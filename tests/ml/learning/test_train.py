@@ -129,3 +129,20 @@ def test_a_mirror_averaged_model_is_trained_and_validated_as_it_is_used(ml_toy_c
     # differs by about 5e-3 on these toy faces.
     assert metrics["val_distance_spread"] == pytest.approx(as_used, rel=1e-3)
     assert not_used != pytest.approx(as_used, rel=1e-3)
+
+
+def test_a_recipe_gives_the_values_and_flags_override_them():
+    from ml.learning.config import TrainConfig
+
+    config = parse_args(["--recipe", "fine_tune", "--out", "o", "--train-cache", "t.npy", "--lr", "1e-3"])
+    assert (config.alpha, config.relative_lr, config.feature_cache_at, config.epochs) == (0.05, True, "default", 3)
+    assert config.lr == 1e-3 and config.out == Path("o")
+    plain = parse_args(["--out", "o", "--train-cache", "t.npy"])
+    assert (plain.alpha, plain.relative_lr, plain.feature_cache_at) == (0.2, False, None)
+    library = TrainConfig.from_recipe("library", out="run/train", train_cache="run/train.npy", p=12)
+    assert library.train_cache == Path("run/train.npy") and library.p == 12 and library.split == "default"
+    assert library.to_dict()["out"] == "run/train"  # as stored in checkpoints
+    with pytest.raises(ValueError, match="unknown recipe 'nope'"):
+        TrainConfig.from_recipe("nope", out="o", train_cache="t.npy")
+    with pytest.raises(ValueError, match="needs freeze_until at the same split point"):
+        TrainConfig(out="o", train_cache="t.npy", freeze_until="conv64_down", feature_cache_at="conv256_1")
