@@ -99,7 +99,7 @@ def base_sets(*, folder: Path, template: AlignmentTemplate, progress: RunProgres
     return base, PairsValidator(val, celeba / "pairs_val.txt", every=every)
 
 
-def training_set_write(*, folder: Path, library: LibraryData, base: FaceCache, progress: RunProgress) -> Path:
+def _training_set_write(*, folder: Path, library: LibraryData, base: FaceCache, progress: RunProgress) -> Path:
     """The training cache: celeba5's crops, then the library's training people's."""
     path = folder / "train.npy"
     if not path.is_file():
@@ -109,3 +109,21 @@ def training_set_write(*, folder: Path, library: LibraryData, base: FaceCache, p
         write_cache(path, parts=[base.crops, library.crops[train]], paths=base.paths + lib_paths,
                     ok=np.concatenate([base.ok, np.ones(len(lib_paths), bool)]), root="")
     return path
+
+
+@dataclass(frozen=True)
+class RunDataset:
+    library: LibraryData
+    base: FaceCache  # celeba5 train, mixed in
+    val: PairsValidator  # on celeba5 val pairs
+    train_cache: Path  # the trainer's input: base, then the library's training people
+
+
+def run_dataset_collect(*, run: TrainingRun, folder: Path, progress: RunProgress) -> RunDataset:
+    """Everything the run learns from and is judged on, aligned with the base model's
+    template (written once into ``folder``; a resumed run reads it back)."""
+    library = library_collect(run=run, folder=folder, progress=progress)
+    template = AlignmentTemplate.from_dict(run.base_model.alignment_template)
+    base, val = base_sets(folder=folder, template=template, progress=progress)
+    train_cache = _training_set_write(folder=folder, library=library, base=base, progress=progress)
+    return RunDataset(library=library, base=base, val=val, train_cache=train_cache)

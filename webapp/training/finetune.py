@@ -11,10 +11,9 @@ from django.conf import settings
 from ml.faces.checkpoint import read_checkpoint
 from ml.learning.config import TrainConfig
 from ml.learning.export import export
-from ml.learning.facecache import FaceCache
 from ml.learning.trainer import Trainer
 from webapp.faces.runtime import checkpoint_path, torch_threads
-from webapp.training.dataset import LibraryData
+from webapp.training.dataset import RunDataset
 from webapp.training.models import TrainingRun
 from webapp.training.progress import RunCancelled, RunProgress, run_data_update
 
@@ -30,8 +29,8 @@ def batch_shape(*, with_k: int, identities: int, k: int) -> dict:
     return {"p": p, "k": k, "extra": extra}
 
 
-def finetune_config(*, run: TrainingRun, folder: Path, train_cache: Path, library: LibraryData,
-                    base: FaceCache) -> TrainConfig:
+def finetune_config(*, run: TrainingRun, folder: Path, dataset: RunDataset) -> TrainConfig:
+    library, base = dataset.library, dataset.base
     training_labels = library.labels[~library.held_out]
     _, per_person = np.unique(training_labels, return_counts=True)
     k = int(min(MAX_K, per_person.min()))  # every library person can be a P-identity
@@ -41,15 +40,16 @@ def finetune_config(*, run: TrainingRun, folder: Path, train_cache: Path, librar
     epochs = settings.VISAGE_RETRAIN_EPOCHS
     steps = max(1, -(-settings.VISAGE_RETRAIN_MAX_STEPS // epochs)) if settings.VISAGE_RETRAIN_MAX_STEPS else None
     return TrainConfig.from_recipe(
-        "library", out=folder / "train", train_cache=train_cache, init=checkpoint_path(run.base_model),
+        "library", out=folder / "train", train_cache=dataset.train_cache, init=checkpoint_path(run.base_model),
         lr=settings.VISAGE_RETRAIN_LR, epochs=epochs, steps_per_epoch=steps, seed=run.pk, threads=torch_threads(),
         **batch,
     )
 
 
-def run_finetune(*, run: TrainingRun, config: TrainConfig, progress: RunProgress) -> Path:
+def run_finetune(*, run: TrainingRun, folder: Path, dataset: RunDataset, progress: RunProgress) -> Path:
     """Train (or resume) to the end and export the model file; RunCancelled when the admin
     asked to stop."""
+    config = finetune_config(run=run, folder=folder, dataset=dataset)
     data = {"epochs": config.epochs, "batch": {"p": config.p, "k": config.k, "extra": config.extra}}
     last = config.out / "last.pt"
     if last.is_file():  # a worker died mid-run: go on from its last checkpoint
@@ -59,6 +59,6 @@ def run_finetune(*, run: TrainingRun, config: TrainConfig, progress: RunProgress
     trainer = Trainer(config, on_step=progress.step, on_validate=progress.validated, should_stop=progress.cancelled)
     if trainer.run().stopped:
         raise RunCancelled
-    exported = config.out.parent / "model.pt"
+    exported = folder / "model.pt"
     export(last, exported)
     return exported

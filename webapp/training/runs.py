@@ -20,15 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.evaluation.model_compare import TooLittleData, checkpoints_compare, people_split, recommend
-from ml.faces.align import AlignmentTemplate
 from ml.faces.checkpoint import file_sha256
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields, model_version_create
 from webapp.faces.runtime import STORED_PREFIX, checkpoint_path
 from webapp.faces.selectors import embedding_model_active
 from webapp.training.claims import lock_table
-from webapp.training.dataset import base_set_problem, base_sets, library_collect, training_set_write
-from webapp.training.finetune import finetune_config, run_finetune
+from webapp.training.dataset import base_set_problem, run_dataset_collect
+from webapp.training.finetune import run_finetune
 from webapp.training.library import confirmed_faces
 from webapp.training.models import ModelSwitch, TrainingRun
 from webapp.training.progress import RunCancelled, RunProgress
@@ -110,16 +109,12 @@ def training_execute(*, run: TrainingRun) -> TrainingRun:
     stored_name = None
     try:
         progress.check_cancel()
-        library = library_collect(run=run, folder=folder, progress=progress)
-        template = AlignmentTemplate.from_dict(run.base_model.alignment_template)
-        base, val = base_sets(folder=folder, template=template, progress=progress)
-        train_cache = training_set_write(folder=folder, library=library, base=base, progress=progress)
-        config = finetune_config(run=run, folder=folder, train_cache=train_cache, library=library, base=base)
-        new_checkpoint = run_finetune(run=run, config=config, progress=progress)
+        dataset = run_dataset_collect(run=run, folder=folder, progress=progress)
+        new_checkpoint = run_finetune(run=run, folder=folder, dataset=dataset, progress=progress)
         progress.phase("evaluating old and new model")
         metrics = checkpoints_compare(old=checkpoint_path(run.base_model), new=new_checkpoint,
                                       old_threshold=run.base_model.same_person_threshold,
-                                      heldout=library.heldout_faces(), val=val, seed=run.pk)
+                                      heldout=dataset.library.heldout_faces(), val=dataset.val, seed=run.pk)
         progress.check_cancel()
         promote, reason = recommend(old=metrics["old"], new=metrics["new"])
         progress.phase("saving the new version")
