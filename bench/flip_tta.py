@@ -24,11 +24,12 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ml.evaluation.verification import PairsValidator  # noqa: E402
 from ml.faces.checkpoint import load_checkpoint  # noqa: E402
+from ml.faces.embed import Embedder  # noqa: E402
 from ml.grouping.cluster import group_embeddings, pairwise_scores  # noqa: E402
 from ml.learning.facecache import load_cache  # noqa: E402
 from ml.grouping.knn import knn_guess  # noqa: E402
-from ml.learning.train import PairsValidator, embed_crops  # noqa: E402
 
 
 def naming_coverage(x: np.ndarray, truth: np.ndarray, groups: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -61,10 +62,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     cache = load_cache(args.cache)
-    model, _config, _ = load_checkpoint(args.checkpoint)
-    device = torch.device("cpu")
-    plain = embed_crops(model, cache.crops, device)
-    flipped = embed_crops(model, cache.crops, device, mirror_average=True)
+    model, config, _ = load_checkpoint(args.checkpoint)
+    crops, device = np.asarray(cache.crops), torch.device("cpu")
+    plain = Embedder(model, {**config, "mirror_average": False}, device).embed(crops, batch_size=128)
+    flipped = Embedder(model, {**config, "mirror_average": True}, device).embed(crops, batch_size=128)
     validator = PairsValidator(cache, args.pairs)
     x_ok, truth = cache.ok, cache.labels[cache.ok]
     for name, embeddings in (("as is", plain), ("with mirror average", flipped)):

@@ -225,10 +225,11 @@ elif VISAGE_STORAGE != "local":
     raise RuntimeError(f"VISAGE_STORAGE must be 'local' or 's3', not {VISAGE_STORAGE!r}")
 
 # --- Retraining (issue #6) ---------------------------------------------------------------
-# Where runs keep their caches, checkpoints and logs (resumable after a worker restart).
+# Where runs keep their caches and checkpoints while they can resume (after a worker
+# restart); a run's folder is removed when it ends.
 VISAGE_TRAINING_DIR = Path(_env("VISAGE_TRAINING_DIR", str(DATA_DIR / "training")))
 # Base training set mixed into every run so the network does not forget: the first N
-# images of celeba5 train (5 per person). 5000 images = 1000 people, cached once.
+# images of celeba5 train (5 per person). 5000 images = 1000 people, cached once a run.
 VISAGE_RETRAIN_BASE_IMAGES = _env_int("VISAGE_RETRAIN_BASE_IMAGES", 5000)
 # celeba5 val pairs for "not worse than before": every n-th pair (1 = all 3000).
 VISAGE_RETRAIN_VAL_PAIRS_EVERY = _env_int("VISAGE_RETRAIN_VAL_PAIRS_EVERY", 1)
@@ -241,7 +242,7 @@ VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 12)
 # 3e-4 runs forgot 0.33-0.73 points of celeba5 val accuracy; with 2e-4, 0.20-0.33.
 VISAGE_RETRAIN_LR = _env_float("VISAGE_RETRAIN_LR", 2e-4)
 VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap
-# Cut down for small training sets (webapp/training/runs.py batch_shape).
+# Cut down for small training sets (webapp/training/finetune.py batch_shape).
 VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 200)
 VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 40)
 # Faces re-embedded per transaction while switching versions.

@@ -24,9 +24,7 @@ from ml.faces.detect import FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import decode_image
 from ml.faces.pipeline import FacePipeline
-from ml.evaluation.verification import kfold_accuracy, read_pairs, roc_auc, val_at_far
-
-WORST_DISTANCE = 2.0
+from ml.evaluation.verification import WORST_DISTANCE, kfold_accuracy, read_pairs, roc_auc, val_at_far
 
 
 def embed_images(pipeline: FacePipeline, paths: list[Path], batch: int = 64) -> dict[Path, np.ndarray | None]:

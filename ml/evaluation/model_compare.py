@@ -1,5 +1,6 @@
-"""Judging a retrained network against the one it started from, by VAL at FAR = 1e-3, ROC AUC,
-10-fold accuracy and grouping pairwise precision / recall / F1.
+"""Judging a retrained network against the one it started from: verification (10-fold
+accuracy, VAL at FAR = 1e-3, ROC AUC) and grouping quality (pairwise precision, recall,
+F1 and BCubed F against the true people), on held-out people and on a pairs file.
 
 A library's confirmed faces have no pairs file: every pair of held-out faces is a pair.
 Verification uses all of them for VAL at FAR = 1e-3 and AUC, and a balanced sample (all
@@ -9,11 +10,14 @@ scores it against the true people."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
+from ml.evaluation.verification import PairsValidator, kfold_accuracy, roc_auc, val_at_far
+from ml.faces.embed import Embedder
 from ml.grouping.cluster import group_embeddings, pairwise_scores
-from ml.evaluation.verification import kfold_accuracy, roc_auc, val_at_far
 
 # Promote only when the model loses at most half a point of celeba5 val accuracy: less
 # than one fold's standard deviation there, so "not worse" is not a coin toss.
@@ -128,3 +132,42 @@ def recommend(*, old: dict, new: dict, tolerance: float = VAL_TOLERANCE) -> tupl
     if drop > tolerance:
         return False, f"Keep the current model: it forgets too much, celeba5 val falls by more than {tolerance:.1%} ({facts})."
     return True, f"Promote: better on the library's held-out people and not worse on celeba5 val ({facts})."
+
+
+@dataclass(frozen=True)
+class LabelledFaces:
+    """Aligned crops of known people: crops (N, S, S, 3) uint8, labels (N,) person ids,
+    photo_ids (N,) (two faces of one photo are never grouped together)."""
+
+    crops: np.ndarray
+    labels: np.ndarray
+    photo_ids: np.ndarray
+
+
+def checkpoints_compare(*, old: Path, new: Path, old_threshold: float, heldout: LabelledFaces,
+                        val: PairsValidator, seed: int = 0, device: str | None = None) -> dict:
+    """{"old": ..., "new": ...} for two checkpoints, each {"threshold", "heldout": {...},
+    "celeba_val": {...}}: verification and grouping on the held-out people (whole people up
+    to MAX_EVALUATION_FACES faces), and verification on the ``val`` pairs; the new one's
+    "heldout" also has "halves_won". Each checkpoint embeds as the app will (its own
+    mirror averaging). The old model keeps the threshold it was calibrated with; the new
+    one gets its own from the val pairs, as every shipped model did."""
+    keep = whole_people_upto(heldout.labels, seed=seed)
+    crops, labels, photo_ids = heldout.crops[keep], np.asarray(heldout.labels)[keep], np.asarray(heldout.photo_ids)[keep]
+    results, vectors = {}, {}
+    for key, path in (("old", old), ("new", new)):
+        embedder = Embedder.from_checkpoint(path, device=device)
+        on_val = val(lambda rows: embedder.embed(np.asarray(val.cache.crops[rows]), batch_size=128))
+        threshold = old_threshold if key == "old" else on_val["val_threshold"]
+        vectors[key] = embedder.embed(crops, batch_size=128)
+        scores = verification_scores(vectors[key], labels, seed=seed)
+        grouping = grouping_scores(vectors[key], labels, photo_ids, threshold=threshold)
+        scores.update({f"grouping_{name}": value for name, value in grouping.items()})
+        results[key] = {"threshold": threshold, "heldout": scores,
+                        "celeba_val": {"accuracy": on_val["val_accuracy"], "accuracy_std": on_val["val_accuracy_std"],
+                                       "val": on_val["val_at_far_1e-3"], "auc": on_val["val_auc"],
+                                       "pairs": int(len(val.same))}}
+    results["new"]["heldout"]["halves_won"] = halves_won(
+        vectors["old"], vectors["new"], labels, photo_ids,
+        thresholds=(results["old"]["threshold"], results["new"]["threshold"]), seed=seed)
+    return results

@@ -1,10 +1,14 @@
-"""Turning a checkpoint file into the fields of an EmbeddingModel row.
+"""Registering checkpoints as EmbeddingModel rows: their fields, read from the file, and
+their version numbers, allocated here only.
 
-Shared by the registration service and the migration that registers the shipped model,
-so both read checkpoints the same way."""
+Shared by the retraining runs and the migrations that register the shipped models, so all
+read checkpoints the same way and never hand out one number twice. The functions take the
+model class, so a data migration can pass its historical model."""
 from __future__ import annotations
 
 from pathlib import Path
+
+from django.db import IntegrityError, transaction
 
 from ml.faces.checkpoint import file_sha256, read_checkpoint
 
@@ -31,6 +35,20 @@ def checkpoint_file_fields(path: Path, *, checkpoint: str) -> dict:
         "metrics": metrics,
         "same_person_threshold": float(metrics.get("same_person_threshold", FALLBACK_THRESHOLD)),
     }
+
+
+def model_version_create(*, model_class, name: str, is_active: bool, **fields):
+    """A new row under the next free version number. Two registrations at once both read
+    the same highest number; the unique version makes the second one fail and try the
+    next number."""
+    for _ in range(3):
+        version = max(model_class.objects.values_list("version", flat=True), default=0) + 1
+        try:
+            with transaction.atomic():
+                return model_class.objects.create(version=version, name=name, is_active=is_active, **fields)
+        except IntegrityError:
+            continue
+    raise RuntimeError("could not allocate a model version number")
 
 
 SHIPPED_CHECKPOINT = "dlib_resnet_v1.pt"
@@ -62,10 +80,8 @@ def register_mirror_model(embedding_model_class, models_dir: Path, *, make_activ
     model page, which re-embeds every face first."""
     model = embedding_model_class.objects.filter(checkpoint=MIRROR_CHECKPOINT).first()
     if model is None:
-        version = max(embedding_model_class.objects.values_list("version", flat=True), default=0) + 1
-        model = embedding_model_class.objects.create(
-            version=version, name=MIRROR_NAME, is_active=False, **checkpoint_fields(models_dir, MIRROR_CHECKPOINT)
-        )
+        model = model_version_create(model_class=embedding_model_class, name=MIRROR_NAME, is_active=False,
+                                     **checkpoint_fields(models_dir, MIRROR_CHECKPOINT))
     if make_active and not model.is_active:
         embedding_model_class.objects.filter(is_active=True).update(is_active=False)
         model.is_active = True

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml.constants import EMBEDDING_DIM
+from ml.faces.nets.base import EmbeddingNetwork
 
 INPUT_SIZE = 150
 CENTRE_CROP = 120
@@ -51,7 +52,7 @@ def stage(cin: int, cout: int, blocks: int) -> nn.Sequential:
     return nn.Sequential(BasicBlock(cin, cout, 2), *(BasicBlock(cout, cout, 1) for _ in range(blocks - 1)))
 
 
-class CompactResNet(nn.Module):
+class CompactResNet(EmbeddingNetwork):
     default_config = {
         "architecture": "compact_resnet",
         "embedding_dim": EMBEDDING_DIM,
@@ -59,6 +60,10 @@ class CompactResNet(nn.Module):
         "mean": [MEAN] * 3,
         "std": STD,
     }
+    split_points = ("stage1", "stage2", "stage3", "stage4")
+    head = ("fc", "fc_bn")
+    # stage4's input is an 8x8 map: the last stage and the head train, as dlib's last blocks do.
+    fine_tune_from = "stage4"
 
     def __init__(self) -> None:
         super().__init__()
@@ -79,16 +84,14 @@ class CompactResNet(nn.Module):
         x = F.interpolate(x, size=WORKING_SIZE, mode="bilinear", antialias=True, align_corners=False)
         return (x - MEAN) / STD
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 150, 150) RGB 0..255 -> (N, 4096) flattened last feature map."""
-        x = self.stem(self.prepare(x))
-        for block in (self.stage1, self.stage2, self.stage3, self.stage4):
-            x = block(x)
-        return x.flatten(1)
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 150, 150) RGB 0..255 -> (N, 32, 64, 64)."""
+        return self.stem(self.prepare(x))
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """(N, 256, 4, 4) -> (N, 4096): flattened, where a feature sits matters."""
+        return h.flatten(1)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """(N, 4096) -> (N, 128) L2-normalised embedding."""
         return F.normalize(self.fc_bn(self.fc(features)), dim=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml.constants import EMBEDDING_DIM
+from ml.faces.nets.base import EmbeddingNetwork
 
 INPUT_SIZE = 150
 MEAN_RGB = (122.782, 117.001, 104.298)
@@ -68,7 +69,7 @@ class ResidualDown(nn.Module):
         return F.relu(out + shortcut)
 
 
-class DlibResNet(nn.Module):
+class DlibResNet(EmbeddingNetwork):
     default_config = {
         "architecture": "dlib_resnet",
         "embedding_dim": EMBEDDING_DIM,
@@ -76,6 +77,15 @@ class DlibResNet(nn.Module):
         "mean": list(MEAN_RGB),
         "std": STD,
     }
+    split_points = (
+        "conv32_1", "conv32_2", "conv32_3",
+        "conv64_down", "conv64_1", "conv64_2", "conv64_3",
+        "conv128_down", "conv128_1", "conv128_2",
+        "conv256_down", "conv256_1", "conv256_2", "conv256_down_out",
+    )
+    head = ("fc",)
+    # The recipe of models/dlib_resnet_finetuned.pt (docs/model.md): conv256_1's input is a 4x4 map.
+    fine_tune_from = "conv256_1"
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,22 +101,14 @@ class DlibResNet(nn.Module):
         self.conv256_down_out = ResidualDown(256, 256)
         self.fc = nn.Linear(256, EMBEDDING_DIM, bias=False)
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, 150, 150) RGB 0..255 -> (N, 256) pooled features."""
-        x = (x - self.mean) / STD
-        x = F.max_pool2d(F.relu(self.conv32_down(x)), 3, 2)
-        for block in (
-            self.conv32_1, self.conv32_2, self.conv32_3,
-            self.conv64_down, self.conv64_1, self.conv64_2, self.conv64_3,
-            self.conv128_down, self.conv128_1, self.conv128_2,
-            self.conv256_down, self.conv256_1, self.conv256_2, self.conv256_down_out,
-        ):
-            x = block(x)
-        return x.mean(dim=(2, 3))
+    def forward_stem(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, 150, 150) RGB 0..255 -> (N, 32, 36, 36)."""
+        return F.max_pool2d(F.relu(self.conv32_down((x - self.mean) / STD)), 3, 2)
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """(N, 256, H, W) -> (N, 256) mean over the map."""
+        return h.mean(dim=(2, 3))
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         """(N, 256) -> (N, 128) L2-normalised embedding."""
         return F.normalize(self.fc(features), dim=1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_features(x))

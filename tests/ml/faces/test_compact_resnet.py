@@ -13,7 +13,8 @@ from ml.faces.embed import Embedder
 from ml.faces.imageio import decode_image
 from ml.faces.nets import ARCHITECTURES, build_network
 from ml.faces.nets.compact_resnet import CENTRE_CROP, CompactResNet
-from ml.learning.train import parse_args, train
+from ml.learning.train import parse_args
+from ml.learning.trainer import Trainer
 
 
 def test_embeddings_are_unit_vectors_and_the_head_splits_off():
@@ -51,7 +52,7 @@ def test_trains_from_scratch_and_round_trips_through_a_checkpoint(ml_toy_cache: 
         "--p", "3", "--k", "3", "--extra", "1", "--epochs", "3", "--lr", "1e-3", "--warmup", "1",
         "--save-every", "100", "--print-every", "100", "--seed", "1",
     ])
-    assert train(args)["step"] == 6  # 6 people / p=3 -> 2 batches x 3 epochs
+    assert Trainer(args).run().step == 6  # 6 people / p=3 -> 2 batches x 3 epochs
     payload = read_checkpoint(out / "last.pt")
     assert payload["config"]["architecture"] == "compact_resnet" and payload["config"]["input_size"] == 150
     torch.manual_seed(1)

@@ -12,7 +12,12 @@ from ml.faces.checkpoint import read_checkpoint
 from ml.learning.losses import triplet_loss
 from ml.learning.mining import mine_triplets
 from ml.faces.nets import build_network
-from ml.learning.train import parse_args, train
+from ml.learning.train import parse_args
+from ml.learning.trainer import Trainer
+
+
+def train(config):
+    return Trainer(config).run()
 
 
 def test_one_training_step_lowers_the_loss_on_a_fixed_batch():
@@ -42,13 +47,15 @@ def _args(cache: Path, out: Path, *extra: str):
 
 def test_resumed_run_matches_a_straight_run(ml_toy_cache: Path, tmp_path: Path):
     straight = tmp_path / "straight"
-    assert train(_args(ml_toy_cache, straight))["step"] == 6  # 6 people / p=2 -> 3 batches x 2 epochs
+    assert train(_args(ml_toy_cache, straight)).step == 6  # 6 people / p=2 -> 3 batches x 2 epochs
 
     resumed = tmp_path / "resumed"
-    assert train(_args(ml_toy_cache, resumed, "--stop-at-step", "4"))["step"] == 4
+    stopped = train(_args(ml_toy_cache, resumed, "--stop-at-step", "4"))
+    assert (stopped.step, stopped.stopped) == (4, "stop_at_step")
     middle = read_checkpoint(resumed / "last.pt")
     assert middle["train_state"]["step"] == 4 and "optimizer" in middle
-    assert train(_args(ml_toy_cache, resumed))["step"] == 6
+    finished = train(_args(ml_toy_cache, resumed))
+    assert (finished.step, finished.stopped) == (6, None)
 
     a = read_checkpoint(straight / "last.pt")["state_dict"]
     b = read_checkpoint(resumed / "last.pt")["state_dict"]
@@ -64,25 +71,27 @@ def test_resumed_run_matches_a_straight_run(ml_toy_cache: Path, tmp_path: Path):
     assert [r["step"] for r in log] == [3, 6] and all(0 <= r["active_share"] <= 1 for r in log)
 
 
-def test_split_network_matches_the_whole_forward_and_rejects_bad_cuts():
-    from ml.learning.train import SplitNetwork
+def test_hooks_see_every_step_and_validation_and_can_stop_the_run(ml_toy_cache: Path, tmp_path: Path):
+    seen, validations = [], []
+    trainer = Trainer(_args(ml_toy_cache, tmp_path / "hooked"), on_step=lambda state, result: seen.append(
+        (state.step, result.loss)), on_validate=lambda state, record: validations.append(record["step"]),
+        should_stop=lambda state: state.step == 4)
+    state = trainer.run()
+    assert (state.step, state.stopped) == (4, "asked")
+    assert [step for step, _ in seen] == [1, 2, 3, 4] and all(np.isfinite(loss) for _, loss in seen)
+    assert validations == [3]  # the end of the first epoch
+    assert read_checkpoint(tmp_path / "hooked" / "last.pt")["train_state"]["step"] == 4  # resumable from here
 
-    torch.manual_seed(0)
-    model = build_network("dlib_resnet").eval()
-    split = SplitNetwork(model, "conv256_1", 150)  # checks prefix -> suffix == forward itself
-    x = torch.rand(3, 3, 150, 150) * 255
-    with torch.no_grad():
-        h = split.prefix(x)
-        assert h.shape == (3, 256, 4, 4)
-        torch.testing.assert_close(split.suffix(h), model(x), atol=1e-5, rtol=0)
-    with pytest.raises(ValueError, match="must name an inner block"):
-        SplitNetwork(model, "fc", 150)
+
+def test_a_split_point_must_be_one_the_network_declares(ml_toy_cache: Path, tmp_path: Path):
+    with pytest.raises(ValueError, match="not a split point of dlib_resnet"):
+        Trainer(_args(ml_toy_cache, tmp_path / "bad", "--freeze-until", "fc"))
 
 
 def test_feature_cache_training_trains_only_the_tail(ml_toy_cache: Path, tmp_path: Path):
     out = tmp_path / "feat"
     state = train(_args(ml_toy_cache, out, "--freeze-until", "conv256_1", "--feature-cache-at", "conv256_1"))
-    assert state["step"] == 6
+    assert state.step == 6
     features = np.load(ml_toy_cache.with_suffix(".scratch.conv256_1.npy"))
     assert features.shape == (2, 30, 256, 4, 4) and features.dtype == np.float16  # plain and flipped crops
     torch.manual_seed(3)
@@ -96,7 +105,7 @@ def test_a_mirror_averaged_model_is_trained_and_validated_as_it_is_used(ml_toy_c
     from ml.faces.checkpoint import load_checkpoint
     from ml.faces.embed import Embedder
     from ml.learning.facecache import load_cache
-    from ml.learning.train import PairsValidator
+    from ml.evaluation.verification import PairsValidator
 
     cache = load_cache(ml_toy_cache)
     for name in cache.paths:  # read_pairs wants the images to exist; the crops come from the cache
@@ -120,3 +129,20 @@ def test_a_mirror_averaged_model_is_trained_and_validated_as_it_is_used(ml_toy_c
     # differs by about 5e-3 on these toy faces.
     assert metrics["val_distance_spread"] == pytest.approx(as_used, rel=1e-3)
     assert not_used != pytest.approx(as_used, rel=1e-3)
+
+
+def test_a_recipe_gives_the_values_and_flags_override_them():
+    from ml.learning.config import TrainConfig
+
+    config = parse_args(["--recipe", "fine_tune", "--out", "o", "--train-cache", "t.npy", "--lr", "1e-3"])
+    assert (config.alpha, config.relative_lr, config.feature_cache_at, config.epochs) == (0.05, True, "default", 3)
+    assert config.lr == 1e-3 and config.out == Path("o")
+    plain = parse_args(["--out", "o", "--train-cache", "t.npy"])
+    assert (plain.alpha, plain.relative_lr, plain.feature_cache_at) == (0.2, False, None)
+    library = TrainConfig.from_recipe("library", out="run/train", train_cache="run/train.npy", p=12)
+    assert library.train_cache == Path("run/train.npy") and library.p == 12 and library.split == "default"
+    assert library.to_dict()["out"] == "run/train"  # as stored in checkpoints
+    with pytest.raises(ValueError, match="unknown recipe 'nope'"):
+        TrainConfig.from_recipe("nope", out="o", train_cache="t.npy")
+    with pytest.raises(ValueError, match="needs freeze_until at the same split point"):
+        TrainConfig(out="o", train_cache="t.npy", freeze_until="conv64_down", feature_cache_at="conv256_1")

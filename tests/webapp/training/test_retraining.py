@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from django.core.files.storage import default_storage
 
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
@@ -10,7 +11,9 @@ from webapp.faces.selectors import embedding_model_active
 from webapp.faces.similarity import nearest_faces
 from webapp.training.claims import Claim, job_claim
 from webapp.training.models import ModelSwitch, TrainingRun
-from webapp.training.runs import RunRefused, batch_shape, run_dir, training_discard, training_start
+from webapp.training.finetune import batch_shape
+from webapp.training.runs import RunRefused, training_discard, training_execute, training_start
+from webapp.training.scratch import run_dir
 from webapp.training.switching import SwitchRefused, embeddings_cleanup, switch_execute, switch_reembed_batch, switch_start
 from tests.webapp.training.conftest import confirmed_library
 
@@ -60,7 +63,9 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
     v2 = run.result_model
     assert v2.version == v1.version + 1 and not v2.is_active and v2.same_person_threshold > 0
     assert default_storage.exists(v2.checkpoint.removeprefix("storage:"))
-    assert not (run_dir(run.pk) / "train.npy").exists()  # big files go once the model is stored
+    assert not run_dir(run.pk).exists()  # its scratch files go once the model is stored
+    assert [record["step"] for record in run.data["log"]] == [2]  # the trainer's epoch record, kept on the row
+    assert 0 <= run.data["log"][0]["active_share"] <= 1
 
     # Promotion: while faces are re-embedded, search answers from v1 and nothing moves.
     probe = Face.objects.filter(pk=named["sheldon"][0]).first()
@@ -156,7 +161,7 @@ def test_cancelling_a_running_run_leaves_nothing_behind(staff, faces_data_dir, s
 
     from django.db import connection
 
-    from webapp.training.runs import training_cancel, training_execute
+    from webapp.training.runs import training_cancel
 
     settings.VISAGE_RETRAIN_EPOCHS = settings.VISAGE_RETRAIN_MAX_STEPS = 200  # far more than it gets to run
     confirmed_library(staff, faces_data_dir, characters=0, celeba_people=6)
@@ -204,3 +209,79 @@ def test_a_failing_run_records_its_error_and_leaves_no_version(staff, faces_data
     assert "The base training set is missing" in client.get("/model/").content.decode()
     with pytest.raises(RunRefused, match="The base training set is missing"):  # and a new start says so at once
         training_start(user=staff, owner_ids=None)
+
+
+def test_a_compact_network_version_is_retrained_through_the_same_path(staff, faces_data_dir, settings,
+                                                                        django_capture_on_commit_callbacks):
+    """Only the tail the network declares trains (compact_resnet: stage4 and the head)."""
+    from ml.faces.checkpoint import read_checkpoint
+    from webapp.faces.registry import checkpoint_fields, model_version_create
+    from webapp.faces.runtime import checkpoint_path
+
+    EmbeddingModel.objects.filter(is_active=True).update(is_active=False)
+    compact = model_version_create(model_class=EmbeddingModel, name="compact", is_active=True,
+                                   **checkpoint_fields(settings.MODELS_DIR, "compact_resnet_scratch.pt"))
+    confirmed_library(staff, faces_data_dir, characters=0, celeba_people=6)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = training_start(user=staff, owner_ids=None)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.FINISHED, run.error
+    assert run.base_model == compact and run.step == run.total_steps >= 1
+    new = run.result_model
+    assert (new.architecture, new.version, new.is_active) == ("compact_resnet", compact.version + 1, False)
+    assert 0 <= run.metrics["new"]["heldout"]["val"] <= 1 and run.metrics["new"]["threshold"] > 0
+    before = read_checkpoint(checkpoint_path(compact))["state_dict"]
+    after = read_checkpoint(checkpoint_path(new))["state_dict"]
+    assert read_checkpoint(checkpoint_path(new))["config"]["mirror_average"] is True  # kept from the base
+    for name in before:
+        if name.startswith(("stem.", "stage1.", "stage2.", "stage3.")):
+            assert torch.equal(before[name], after[name]), name
+    assert any(not torch.equal(before[name], after[name]) for name in before if name.startswith(("stage4.", "fc")))
+    assert not run_dir(run.pk).exists()
+
+
+class WorkerKilled(BaseException):
+    """What the run sees of a worker killed mid-step: nothing of its own clean-up runs."""
+
+
+def test_scratch_files_stay_while_a_run_can_resume_and_go_when_it_ends(staff, faces_data_dir, settings, monkeypatch):
+    from webapp.training.progress import RunProgress
+
+    settings.VISAGE_RETRAIN_EPOCHS = settings.VISAGE_RETRAIN_MAX_STEPS = 4  # one step an epoch: last.pt each step
+    confirmed_library(staff, faces_data_dir, characters=0, celeba_people=6)
+    run = job_claim(TrainingRun, TrainingRun.objects.create(base_model=embedding_model_active(), created_by=staff).pk)[1]
+    report_step = RunProgress.step
+
+    def killed_at_step_3(self, state, result):
+        report_step(self, state, result)
+        if state.step == 3:
+            raise WorkerKilled
+
+    monkeypatch.setattr(RunProgress, "step", killed_at_step_3)
+    with pytest.raises(WorkerKilled):
+        training_execute(run=run)
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.RUNNING and run.step == 3
+    folder = run_dir(run.pk)
+    kept = {path.name for path in folder.iterdir()}
+    assert {"library.npz", "train.npy", "celeba5_train_100.npy", "celeba5_val_every10.npy", "train"} <= kept
+    assert (folder / "train" / "last.pt").is_file()
+
+    monkeypatch.setattr(RunProgress, "step", report_step)
+    run = training_execute(run=run)
+    assert run.status == TrainingRun.Status.FINISHED, run.error
+    assert run.data["resumed_from_step"] == 2  # last.pt of the step before the kill
+    assert run.step == run.total_steps == 4
+    assert not folder.exists()
+
+
+def test_a_start_sweeps_the_folders_of_runs_that_cannot_resume(staff, faces_data_dir):
+    base = embedding_model_active()
+    ended = TrainingRun.objects.create(base_model=base, status=TrainingRun.Status.FAILED)  # e.g. a stale heartbeat
+    running = TrainingRun.objects.create(base_model=base, status=TrainingRun.Status.RUNNING)
+    for run_id in (ended.pk, running.pk, 10_000):  # 10_000: a run whose row is gone
+        run_dir(run_id).mkdir(parents=True)
+        (run_dir(run_id) / "train.npy").write_bytes(b"x")
+    with pytest.raises(RunRefused, match="one run at a time"):
+        training_start(user=staff, owner_ids=None)
+    assert run_dir(running.pk).is_dir() and not run_dir(ended.pk).exists() and not run_dir(10_000).exists()
