@@ -31,7 +31,7 @@ class Workers:
 
     def start(self, *, beat: bool = False, **env: str) -> subprocess.Popen:
         log = self.tmp_path / f"worker{len(self.processes)}.log"
-        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery",
+        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,long,celery",
                    "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO",
                    "-n", f"fault{len(self.processes)}@%h"]
         if beat:

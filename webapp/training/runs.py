@@ -33,6 +33,7 @@ from ml.evaluation.model_compare import (
 )
 from ml.learning.train import PairsValidator, embed_crops, parse_args, pick_device, train
 from ml.evaluation.verification import read_pairs
+from webapp.core.broker import send_on_commit
 from webapp.faces.crops import face_crops
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields
@@ -71,11 +72,8 @@ def base_set_problem() -> str | None:
 
 
 def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
-    """Queue a run on the gpu queue; refused with a clear message when one is open or
+    """Queue a run on the long queue; refused with a clear message when one is open or
     the chosen libraries have too few people."""
-    from workers.dispatch import send_quietly
-    from workers.training_tasks import training_run_task  # workers import this module
-
     if owner_ids is not None and not owner_ids:
         raise RunRefused("Choose at least one library to learn from.")
     if problem := base_set_problem():
@@ -92,9 +90,9 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
             raise RunRefused(f"Too little data: {exc}. Confirm more faces on the People pages first.") from exc
         run = TrainingRun.objects.create(
             created_by=user, owner_ids=owner_ids, base_model=embedding_model_active(),
-            phase="waiting for a worker on the gpu queue",
+            phase="waiting for a worker on the long queue",
         )
-        transaction.on_commit(lambda: send_quietly(training_run_task, args=[run.pk]))
+        send_on_commit("training.training_execute", args=[run.pk])
     return run
 
 

@@ -11,7 +11,7 @@ from webapp.people.arrival import grouping_due
 from webapp.people.grouping import faces_group
 from webapp.people.services import faces_name
 from webapp.photos.services import album_create, photo_ingest
-from workers.tasks import photo_process
+from webapp.faces.tasks import photo_process
 
 pytestmark = pytest.mark.django_db
 
