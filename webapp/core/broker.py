@@ -23,9 +23,9 @@ def _task(name: str):
     a typo never becomes a message no worker knows."""
     app = current_app
     if name not in app.tasks:
-        # Outside a worker the apps' tasks modules are not imported yet: autodiscovery runs
-        # when the default modules are imported (a worker does this as it starts).
-        app.loader.import_default_modules()
+        # Outside a worker nothing has imported the apps' tasks modules yet (a worker's
+        # autodiscovery runs as it starts): import them now, once.
+        app.autodiscover_tasks(force=True)
     return app.tasks[name]
 
 

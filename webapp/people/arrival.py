@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from webapp.core.broker import send_quietly
+from webapp.core.broker import send_on_commit
 from webapp.faces.models import Face
 from webapp.people.grouping import grouping_start
 from webapp.people.models import Operation
@@ -44,7 +44,7 @@ def faces_arrived(*, owner_id: int, face_ids: list[int], group_later: bool, **_s
     names at once, and group the faces once the uploads settle."""
     faces_suggest_on_arrival(owner=get_user_model().objects.get(pk=owner_id), face_ids=face_ids)
     if group_later and settings.VISAGE_AUTO_GROUP:
-        send_quietly("people.grouping_start_when_settled", args=[owner_id], countdown=SETTLE.total_seconds())
+        send_on_commit("people.grouping_start_when_settled", args=[owner_id], countdown=SETTLE.total_seconds())
 
 
 def grouping_start_when_settled(*, owner) -> str:
@@ -52,7 +52,7 @@ def grouping_start_when_settled(*, owner) -> str:
     not (the debounce of faces_arrived); returns what grouping_due said."""
     due = grouping_due(owner=owner)
     if due == "later":
-        send_quietly("people.grouping_start_when_settled", args=[owner.pk], countdown=SETTLE.total_seconds())
+        send_on_commit("people.grouping_start_when_settled", args=[owner.pk], countdown=SETTLE.total_seconds())
     elif due == "now":
         grouping_start(owner=owner)
     return due

@@ -52,7 +52,8 @@ def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo with its faces, then its stored file (through the storage API, so
     local disk and S3 alike). The apps above react through ``photo_deleting`` (people
-    recomputes the name suggestions that leaned on its confirmed faces).
+    recomputes the name suggestions that leaned on its confirmed faces); people emptied
+    by it stay in the database but off the people page.
 
     The file goes only once the deletion has committed: a rollback keeps both, and a store
     that fails to delete leaves an orphan object (logged), never a row without its file."""
@@ -184,8 +185,9 @@ def _zip_ingest(*, owner: AbstractBaseUser, album: Album, name: str, stream: Bin
 
 
 # The faces app's task, queued by name: photos imports nothing of the app above it. Not a
-# signal: the send's outcome is photos' business (a batch is stamped only once sent, and
-# the first refusal stops the rest), and a signal hands nothing back.
+# signal: what photos does next depends on the send (a batch is stamped only once sent,
+# the first refusal stops the rest, the reconciler reads the queue's backlog first), which
+# a broadcast to whoever listens cannot tell it.
 PROCESS_TASK = "faces.photo_process"
 
 
