@@ -50,7 +50,7 @@ def nearest_faces(
         where.append("id <> %s")
         params.append(exclude_face_id)
     if among is not None:
-        subquery, subquery_params = among.values("pk").query.sql_with_params()
+        subquery, subquery_params = among.order_by().values("pk").query.sql_with_params()
         where.append(f"id IN ({subquery})")
         params.extend(subquery_params)
     sql = (
