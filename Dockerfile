@@ -1,4 +1,4 @@
-# One image for the web server and both kinds of worker.
+# One image for the web server and every kind of worker (gpu, long, default) and beat.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \

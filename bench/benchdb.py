@@ -34,7 +34,7 @@ def celeba_test_library(owner) -> None:
 
     from webapp.faces.models import Face
     from webapp.photos.models import Photo
-    from workers.tasks import photo_process
+    from webapp.faces.tasks import photo_process
 
     if Face.objects.filter(owner=owner).count() >= 4500:
         return

@@ -42,7 +42,7 @@ from webapp.faces.models import Face  # noqa: E402
 from webapp.faces.runtime import face_pipeline_for  # noqa: E402
 from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.photos.services import album_create, photo_ingest  # noqa: E402
-from workers.tasks import photo_process  # noqa: E402
+from webapp.faces.tasks import photo_process  # noqa: E402
 
 TARGETS = {"celeba": 40.0, "12mp": 4.0}
 

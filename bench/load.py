@@ -252,7 +252,7 @@ def start_services(args, tmp: Path, env: dict) -> tuple[list[subprocess.Popen], 
     port = free_tcp_port()
     logs = [tmp / "worker.log", tmp / "gunicorn.log"]
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery", "--pool=solo",
+        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,long,celery", "--pool=solo",
          "--without-gossip", "--without-mingle", "--loglevel=INFO", "-n", f"load-{port}@%h"],
         cwd=ROOT, env=env, stdout=logs[0].open("w"), stderr=subprocess.STDOUT,
     )

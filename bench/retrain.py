@@ -41,8 +41,8 @@ from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people.models import Person  # noqa: E402
 from webapp.training.models import TrainingRun  # noqa: E402
 from webapp.training.runs import training_start  # noqa: E402
+from webapp.training.tasks import training_execute  # noqa: E402
 from workers.celery_app import app  # noqa: E402
-from workers.training_tasks import training_run_task  # noqa: E402
 
 
 def confirm_first_faces(owner, per_person: int) -> tuple[int, int]:
@@ -85,7 +85,7 @@ def main() -> None:
     else:
         print(f"resuming run #{run.pk}", flush=True)
         TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=None)
-        training_run_task.apply(args=[run.pk], throw=True)
+        training_execute.apply(args=[run.pk], throw=True)
     wall = time.perf_counter() - started
     run.refresh_from_db()
     print(f"run #{run.pk}: {run.status} in {wall:.0f} s wall ({run.total_steps} steps)", flush=True)

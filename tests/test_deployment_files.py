@@ -45,11 +45,17 @@ def test_compose_file_refuses_to_start_without_a_database_password(docker_compos
 def test_compose_services_match_the_design():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) == {"web", "worker-gpu", "worker", "beat", "db", "redis"}
+    assert set(services) == {"web", "worker-gpu", "worker-long", "worker", "beat", "db", "redis"}
     assert " beat " in services["beat"]["command"]
-    assert "-Q gpu" in services["worker-gpu"]["command"]
-    devices = services["worker-gpu"]["deploy"]["resources"]["reservations"]["devices"]
-    assert devices[0]["capabilities"] == ["gpu"]
+    # Each queue has its own workers: a retraining on `long` never holds up photos on `gpu`.
+    queues = {name: services[name]["command"].split(" -Q ")[1].split()[0] for name in ("worker-gpu", "worker-long", "worker")}
+    assert queues == {"worker-gpu": "gpu", "worker-long": "long", "worker": "celery"}
+    for name in ("worker-gpu", "worker-long"):
+        devices = services[name]["deploy"]["resources"]["reservations"]["devices"]
+        assert devices[0]["capabilities"] == ["gpu"], name
+    # The long worker answers `inspect` while busy (the Face model page tells busy from absent).
+    assert "--pool=prefork" in services["worker-long"]["command"]
+    assert "long@$$HOSTNAME" in services["worker-long"]["healthcheck"]["test"]
     assert services["db"]["image"].startswith("pgvector/pgvector")
     assert all("healthcheck" in service for service in services.values())
     assert {"media", "pgdata"} <= set(compose["volumes"])
@@ -99,7 +105,7 @@ def test_gpu_workers_scale_out_and_share_the_bucket(docker_compose, tmp_path):
     assert "-n gpu@%h" in gpu["command"]  # one Celery node name per container
     # Replicas share their project's GPU; a host with several runs one project per GPU.
     assert gpu["deploy"]["resources"]["reservations"]["devices"][0]["device_ids"] == ["1"]
-    for name in ("web", "worker-gpu", "worker"):
+    for name in ("web", "worker-gpu", "worker-long", "worker"):
         env = services[name]["environment"]
         assert env["VISAGE_STORAGE"] == "s3" and env["VISAGE_S3_BUCKET"] == "visage-photos"
         assert env["VISAGE_S3_ENDPOINT_URL"] == "https://minio.internal:9000"
@@ -109,3 +115,15 @@ def test_gpu_workers_scale_out_and_share_the_bucket(docker_compose, tmp_path):
     # Services that listen are published on loopback unless a private address is chosen.
     for name in ("db", "redis", "web"):
         assert all(port.startswith("127.0.0.1:") for port in services[name]["ports"]), name
+
+
+def test_every_routed_queue_has_a_worker_in_the_compose_file():
+    from django.conf import settings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    consumed = {
+        queue for service in compose["services"].values() if " worker " in service.get("command", "")
+        for queue in service["command"].split(" -Q ")[1].split()[0].split(",")
+    }
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {"celery"}
+    assert routed == consumed == {"gpu", "long", "celery"}

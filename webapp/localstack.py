@@ -2,8 +2,9 @@
 
 Starts PostgreSQL with pgvector (unless DATABASE_URL is set) and Redis (unless REDIS_URL
 is set) with their data under VISAGE_DATA_DIR, migrates, creates the first admin, then runs
-one Celery worker on both queues (with beat inside it) and the web server on
-VISAGE_HOST:VISAGE_PORT (127.0.0.1:8000). Ctrl-C stops everything.
+two Celery workers (photos on the gpu and default queues, with beat inside it; the long
+jobs on the long queue) and the web server on VISAGE_HOST:VISAGE_PORT (127.0.0.1:8000).
+Ctrl-C stops everything.
 """
 from __future__ import annotations
 
@@ -58,7 +59,7 @@ def main() -> int:
         subprocess.run([python, manage, "migrate", "--noinput"], env=env, check=True)
         subprocess.run([python, manage, "collectstatic", "--noinput", "-v", "0"], env=env, check=True)
         subprocess.run([python, manage, "ensure_admin"], env=env, check=True)
-        # -B: the one local worker also runs beat (the reconciler's schedule); a single
+        # -B: the photo worker also runs beat (the reconciler's schedule); a single
         # machine needs no separate beat process.
         children.append(subprocess.Popen(
             [python, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery",
@@ -66,12 +67,21 @@ def main() -> int:
              "-B", "--schedule", str(data_dir / "celerybeat-schedule")],
             env=env, cwd=BASE_DIR,
         ))
+        # The long jobs in a process of their own, so an upload is processed while a
+        # retraining runs. Prefork: the parent still answers the Face model page's
+        # "who is listening" while a child works; two children let a grouping run
+        # beside a retraining.
+        children.append(subprocess.Popen(
+            [python, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "long",
+             "--pool=prefork", "--concurrency=2", "--loglevel=INFO", "-n", "visage-long@%h"],
+            env=env, cwd=BASE_DIR,
+        ))
         children.append(subprocess.Popen([python, manage, "runserver", f"{host}:{port}", "--noreload"], env=env))
         print(f"\n  Visage is running at http://{host}:{port}/  (Ctrl-C stops it)\n", flush=True)
         signal.signal(signal.SIGTERM, _interrupt)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
-        failed = [c.args[2] for c in children if c.poll() not in (None, 0)]
+        failed = [" ".join(map(str, c.args[2:])) for c in children if c.poll() not in (None, 0)]
         if failed:
             print(f"A process stopped unexpectedly: {failed}", file=sys.stderr)
             return 1

@@ -67,6 +67,9 @@ INSTALLED_APPS = [
     "webapp.people",
     "webapp.search",
     "webapp.training",
+    # The worker process's home (no models): loading it sets up the Celery app in every
+    # process, see workers/apps.py.
+    "workers.apps.WorkersConfig",
 ]
 
 MIDDLEWARE = [
@@ -161,10 +164,14 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_ROUTES = {  # the network's work goes to GPU workers; the rest: default "celery"
-    name: {"queue": "gpu"}
-    for name in ("workers.tasks.photo_process", "workers.training_tasks.training_run_task",
-                 "workers.training_tasks.model_switch_task")
+# Three queues, each with its own workers (webapp/localstack.py, docker-compose.yml):
+# "gpu" for photo batches (seconds each), "long" for jobs of minutes to hours (retraining,
+# switches of version, grouping runs, face maps), so a retraining never holds up an
+# upload; the rest (debounces, the reconciler) on the default "celery".
+CELERY_TASK_ROUTES = {
+    "faces.photo_process": {"queue": "gpu"},
+    **{name: {"queue": "long"} for name in ("training.training_execute", "training.switch_execute",
+                                            "people.grouping_run_execute", "people.facemap_compute")},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -270,18 +277,18 @@ VISAGE_REQUEUE_CHECK_S = _env_int("VISAGE_REQUEUE_CHECK_S", 120)
 VISAGE_REQUEUE_LIMIT = _env_int("VISAGE_REQUEUE_LIMIT", 2000)
 CELERY_BEAT_SCHEDULE = {
     "photos-requeue-stuck": {
-        "task": "workers.tasks.photos_requeue_stuck",
+        "task": "photos.photos_requeue_stuck",
         "schedule": VISAGE_REQUEUE_CHECK_S,
         # A check that waited longer than one period is superseded by the next.
         "options": {"expires": VISAGE_REQUEUE_CHECK_S},
     },
 }
-# Time limit of the long jobs (retraining runs, version switches).
+# Time limit of the long jobs (retraining runs, version switches; webapp/training/tasks.py).
 VISAGE_LONG_JOB_LIMIT_S = _env_int("VISAGE_LONG_JOB_LIMIT_S", 6 * 3600)
 # Redis hands a message that a dead worker held to another only after this many seconds.
 # It must exceed the longest task (else a long job still running is delivered a second
 # time); lost photos are re-sent sooner by the reconciler above, lost long jobs by the
-# next worker that starts (workers/training_tasks.py).
+# next worker that starts (workers/startup.py).
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": _env_int("VISAGE_BROKER_VISIBILITY_TIMEOUT_S", VISAGE_LONG_JOB_LIMIT_S + 900)
 }

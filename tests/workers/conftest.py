@@ -29,11 +29,14 @@ class Workers:
         self.broker_url, self.media_root, self.tmp_path = broker_url, media_root, tmp_path
         self.processes: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self, *, beat: bool = False, **env: str) -> subprocess.Popen:
+    def start(self, *, beat: bool = False, queues: str = "gpu,long,celery", pool: str = "solo",
+              **env: str) -> subprocess.Popen:
         log = self.tmp_path / f"worker{len(self.processes)}.log"
-        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery",
-                   "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO",
+        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
+                   f"--pool={pool}", "--without-gossip", "--without-mingle", "--loglevel=INFO",
                    "-n", f"fault{len(self.processes)}@%h"]
+        if pool == "prefork":
+            command.append("--concurrency=1")
         if beat:
             command += ["-B", "--schedule", str(self.tmp_path / "beat-schedule")]
         environment = {

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 # 150 candidates per query: on 1M faces of 10 users (bench/search.py) recall@10 is 0.989
 # at p95 11 ms, where 100 reaches only 0.979 and 200 buys no recall for 20 % more time;
@@ -32,25 +33,26 @@ def nearest_faces(
     limit: int,
     offset: int = 0,
     exclude_face_id: int | None = None,
-    named_only: bool = False,
+    among: QuerySet | None = None,
     ef_search: int | None = None,
     exact: bool = False,
 ) -> list[Neighbour]:
     """The ``limit`` faces nearest to ``query`` (cosine distance), nearest first.
 
-    exact=True disables the index: the ground truth for recall measurements."""
+    ``among``: only faces of this queryset of Face, for rules other apps own (people's
+    named faces); it joins the index scan as a filter, so the iterative scan still
+    fills the top-k. exact=True disables the index: the ground truth for recall
+    measurements."""
     vector = "[" + ",".join(f"{float(x):.7g}" for x in np.asarray(query, dtype=np.float32)) + "]"
     where = ["owner_id = %s", "embedding_model_id = %s"]
     params: list = [owner_id, model_id]
     if exclude_face_id is not None:
         where.append("id <> %s")
         params.append(exclude_face_id)
-    if named_only:
-        # Evidence is what the user confirmed; suggestions are not votes.
-        where.append(
-            "person_state = 'confirmed' AND EXISTS "
-            "(SELECT 1 FROM people_person p WHERE p.id = faces_face.person_id AND p.name <> '')"
-        )
+    if among is not None:
+        subquery, subquery_params = among.order_by().values("pk").query.sql_with_params()
+        where.append(f"id IN ({subquery})")
+        params.extend(subquery_params)
     sql = (
         "SELECT id, embedding <=> %s::vector AS distance FROM faces_face "
         f"WHERE {' AND '.join(where)} ORDER BY embedding <=> %s::vector LIMIT %s OFFSET %s"

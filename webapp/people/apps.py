@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class PeopleConfig(AppConfig):
     name = "webapp.people"
     label = "people"
+
+    def ready(self) -> None:
+        # People builds on photos and faces: it listens to their signals (as
+        # django.contrib.auth wires user_logged_in to update_last_login), so neither
+        # of them imports this app.
+        from webapp.faces.signals import faces_added
+        from webapp.people.arrival import faces_arrived
+        from webapp.people.receivers import names_refresh_after_photo_delete
+        from webapp.photos.signals import photo_deleting
+
+        faces_added.connect(faces_arrived, dispatch_uid="people.faces_arrived")
+        photo_deleting.connect(names_refresh_after_photo_delete, dispatch_uid="people.names_refresh_after_photo_delete")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from webapp.core.broker import send_on_commit
 from webapp.faces.models import Face
+from webapp.people.grouping import grouping_start
 from webapp.people.models import Operation
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE, naming_threshold
+from webapp.people.selectors import person_guess
 from webapp.photos.models import Photo
-from webapp.search.selectors import person_guess
 
 # Grouping waits until no face arrived for this long, so a 5,000-photo upload is
 # grouped once at the end rather than after every batch.
@@ -33,6 +37,25 @@ def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
             )
             suggested += 1
     return suggested
+
+
+def faces_arrived(*, owner_id: int, face_ids: list[int], group_later: bool, **_signal) -> None:
+    """Receiver of faces.signals.faces_added (connected in PeopleConfig.ready): suggest
+    names at once, and group the faces once the uploads settle."""
+    faces_suggest_on_arrival(owner=get_user_model().objects.get(pk=owner_id), face_ids=face_ids)
+    if group_later and settings.VISAGE_AUTO_GROUP:
+        send_on_commit("people.grouping_start_when_settled", args=[owner_id], countdown=SETTLE.total_seconds())
+
+
+def grouping_start_when_settled(*, owner) -> str:
+    """Start a grouping run if the uploads have settled, look again later if they have
+    not (the debounce of faces_arrived); returns what grouping_due said."""
+    due = grouping_due(owner=owner)
+    if due == "later":
+        send_on_commit("people.grouping_start_when_settled", args=[owner.pk], countdown=SETTLE.total_seconds())
+    elif due == "now":
+        grouping_start(owner=owner)
+    return due
 
 
 def grouping_due(*, owner) -> str:

@@ -6,6 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.grouping.facemap import project_2d
+from webapp.core.broker import send_on_commit
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceMap
@@ -40,9 +41,8 @@ def facemap_request(*, owner) -> FaceMap:
         if created or stale:
             face_map.status = "queued"
             face_map.save(update_fields=["status"])
-            from workers.tasks import facemap_compute_task
-
-            transaction.on_commit(lambda: facemap_compute_task.delay(owner.pk))
+            # Quietly: with Redis down the page still answers and shows the map as queued.
+            send_on_commit("people.facemap_compute", args=[owner.pk])
     return face_map
 
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.grouping.cluster import group_embeddings
+from webapp.core.broker import send_on_commit
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceRejection, GroupingRun, Person
@@ -110,9 +111,6 @@ def _person_for_group(owner, op, members: list[int], current: dict[int, int | No
 
 def grouping_start(*, owner, method: str | None = None) -> GroupingRun:
     """Queue a grouping run; one at a time per user (a second start returns the running one)."""
-    from workers.dispatch import send_quietly
-    from workers.tasks import people_group  # workers import this module
-
     with transaction.atomic():
         active = (
             GroupingRun.objects.select_for_update()
@@ -122,7 +120,7 @@ def grouping_start(*, owner, method: str | None = None) -> GroupingRun:
         if active is not None:
             return active
         run = GroupingRun.objects.create(owner=owner, method=method or settings.VISAGE_GROUPING_METHOD)
-        transaction.on_commit(lambda: send_quietly(people_group, args=[run.pk]))
+        send_on_commit("people.grouping_run_execute", args=[run.pk])
     return run
 
 

@@ -1,16 +1,57 @@
-"""Reads for people pages: the people list, a person's faces on a timeline, the review queue."""
+"""Reads for people pages: the people list, a person's faces on a timeline, the review
+queue, and the k-NN guess of who a face is."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs
 
-from webapp.faces.models import Face
+from ml.grouping.knn import Guess, knn_guess
+from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.selectors import embedding_model_active
+from webapp.faces.similarity import nearest_faces
 from webapp.people.models import GroupingRun, Operation, Person, PersonDistinction
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
 
 REVIEW_BATCH = 24
+GUESS_NEIGHBOURS = 10
+
+
+@dataclass(frozen=True)
+class PersonGuess:
+    person: Person | None
+    confidence: float
+    votes: int
+
+    @property
+    def confidence_percent(self) -> int:
+        return round(100 * self.confidence)
+
+
+def faces_named(*, owner) -> QuerySet[Face]:
+    """The evidence of who is who: faces the user confirmed as a person with a name.
+    Suggestions are not evidence, and neither are confirmed faces of unnamed groups."""
+    return Face.objects.filter(owner=owner, person_state="confirmed", person__name__gt="")
+
+
+def person_guess(
+    *, owner, model: EmbeddingModel, embedding: np.ndarray, exclude_face_id: int | None = None, threshold: float | None = None
+) -> PersonGuess:
+    """Who is this? A distance-weighted vote of the nearest confirmed, named faces within
+    ``threshold`` (default: the model's same-person distance)."""
+    neighbours = nearest_faces(
+        owner_id=owner.pk, model_id=model.pk, query=embedding, limit=GUESS_NEIGHBOURS,
+        exclude_face_id=exclude_face_id, among=faces_named(owner=owner),
+    )
+    person_of = dict(Face.objects.filter(pk__in=[n.face_id for n in neighbours]).values_list("pk", "person_id"))
+    guess: Guess = knn_guess(
+        [n.distance for n in neighbours], [person_of[n.face_id] for n in neighbours],
+        threshold=threshold or model.same_person_threshold, k=GUESS_NEIGHBOURS,
+    )
+    person = Person.objects.filter(pk=guess.label, owner=owner).first() if guess.label is not None else None
+    return PersonGuess(person, guess.confidence if person else 0.0, guess.votes if person else 0)
 
 
 def person_list(*, owner, hidden: bool = False) -> QuerySet[Person]:

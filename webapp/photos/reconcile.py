@@ -4,7 +4,7 @@ A photo stays `queued` until a worker commits its faces. Its message can still v
 the broker was down when the upload was sent, Redis lost data in a restart, or a worker
 died and the broker will only hand its message out again after the visibility timeout (an
 hour). `photos_requeue_stuck` runs every few minutes from Celery beat and sends such
-photos again; `photo_process` skips photos that are done, so a second message is harmless.
+photos again; `faces.photo_process` skips photos that are done, so a second message is harmless.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from datetime import timedelta
 from django.db.models import F, Q
 from django.utils import timezone
 
+from webapp.core.broker import queue_backlog
 from webapp.photos.models import Photo
-from webapp.photos.services import photos_send
+from webapp.photos.services import PROCESS_TASK, photos_send
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +35,12 @@ def photos_stuck(*, older_than: timedelta, limit: int) -> list[int]:
 
 
 def photos_requeue_stuck(*, older_than: timedelta, limit: int) -> int:
-    """Send photos stuck in `queued` to `photo_process` again; returns how many were sent.
+    """Send photos stuck in `queued` to `faces.photo_process` again; returns how many were sent.
 
     Does nothing while the processing queue still holds messages: during a long import the
     photos at its back are not lost, only waiting, and re-sending them every few minutes
     would multiply the backlog. Once the queue drains, whatever is still queued is lost."""
-    from workers.dispatch import queue_backlog
-    from workers.tasks import photo_process
-
-    backlog = queue_backlog(photo_process)
+    backlog = queue_backlog(PROCESS_TASK)
     if backlog is None or backlog > 0:
         return 0
     photo_ids = photos_stuck(older_than=older_than, limit=limit)

@@ -13,7 +13,9 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from webapp.core.broker import send_quietly
 from webapp.photos.models import Album, Photo
+from webapp.photos.signals import photo_deleting
 from webapp.photos.validation import UploadRejected, inspect_image
 from webapp.photos.zipfiles import ZipRejected, iter_zip_entries
 
@@ -49,18 +51,17 @@ def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
 @transaction.atomic
 def photo_delete(*, photo: Photo) -> None:
     """Delete a photo with its faces, then its stored file (through the storage API, so
-    local disk and S3 alike). Name suggestions that leaned on its confirmed faces are
-    recomputed; people emptied by it stay in the database but off the people page.
+    local disk and S3 alike). The apps above react through ``photo_deleting`` (people
+    recomputes the name suggestions that leaned on its confirmed faces); people emptied
+    by it stay in the database but off the people page.
 
     The file goes only once the deletion has committed: a rollback keeps both, and a store
     that fails to delete leaves an orphan object (logged), never a row without its file."""
-    from webapp.people.propagation import names_refresh  # people builds on photos
-
-    photo_id, owner, storage, name = photo.pk, photo.owner, photo.file.storage, photo.file.name
-    named_faces_go = photo.faces.filter(person_state="confirmed").exclude(person__name="").exists()
+    photo_id, storage, name = photo.pk, photo.file.storage, photo.file.name
+    afterwards = [after for _receiver, after in photo_deleting.send(sender=Photo, photo=photo) if after]
     photo.delete()
-    if named_faces_go:
-        names_refresh(owner=owner)
+    for after in afterwards:
+        after()
 
     def remove_file() -> None:
         try:
@@ -183,6 +184,13 @@ def _zip_ingest(*, owner: AbstractBaseUser, album: Album, name: str, stream: Bin
     return outcomes
 
 
+# The faces app's task, queued by name: photos imports nothing of the app above it. Not a
+# signal: what photos does next depends on the send (a batch is stamped only once sent,
+# the first refusal stops the rest, the reconciler reads the queue's backlog first), which
+# a broadcast to whoever listens cannot tell it.
+PROCESS_TASK = "faces.photo_process"
+
+
 def photos_enqueue(*, photo_ids: list[int]) -> None:
     """Queue processing in batches after the surrounding transaction commits.
 
@@ -193,17 +201,14 @@ def photos_enqueue(*, photo_ids: list[int]) -> None:
 
 
 def photos_send(*, photo_ids: list[int]) -> int:
-    """Send these photos to `photo_process` now, in batches, and stamp each sent batch's
-    `enqueued_at`. Stops at the first batch the broker refuses (the rest stay queued too).
-    Returns the number of photos sent."""
-    from workers.dispatch import send_quietly
-    from workers.tasks import photo_process
-
+    """Send these photos to `faces.photo_process` now, in batches, and stamp each sent
+    batch's `enqueued_at`. Stops at the first batch the broker refuses (the rest stay
+    queued too). Returns the number of photos sent."""
     batch_size = max(1, settings.VISAGE_PROCESS_BATCH_SIZE)
     sent = 0
     for start in range(0, len(photo_ids), batch_size):
         batch = photo_ids[start : start + batch_size]
-        if not send_quietly(photo_process, args=[batch]):
+        if not send_quietly(PROCESS_TASK, args=[batch]):
             break
         # Stamped after the send: a photo whose send failed keeps its older stamp and is
         # due for the reconciler sooner.

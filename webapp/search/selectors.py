@@ -8,13 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 from django.db.models import Q, QuerySet
 
-from ml.grouping.knn import Guess, knn_guess
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.similarity import nearest_faces
 from webapp.people.models import Person
 from webapp.people.naming import name_key
-
-GUESS_NEIGHBOURS = 10
+# The k-NN guess is people's: it votes with the faces people counts as named.
+from webapp.people.selectors import PersonGuess, person_guess  # noqa: F401 (this module's API)
 
 
 @dataclass(frozen=True)
@@ -25,17 +24,6 @@ class SimilarFace:
     @property
     def similarity_percent(self) -> int:
         return max(0, round(100 * (1 - self.distance)))
-
-
-@dataclass(frozen=True)
-class PersonGuess:
-    person: Person | None
-    confidence: float
-    votes: int
-
-    @property
-    def confidence_percent(self) -> int:
-        return round(100 * self.confidence)
 
 
 def _faces_by_id(ids: list[int]) -> dict[int, Face]:
@@ -57,24 +45,6 @@ def embedding_similar(*, owner, model: EmbeddingModel, embedding: np.ndarray, li
     neighbours = nearest_faces(owner_id=owner.pk, model_id=model.pk, query=embedding, limit=limit)
     faces = _faces_by_id([n.face_id for n in neighbours])
     return [SimilarFace(faces[n.face_id], n.distance) for n in neighbours if n.face_id in faces]
-
-
-def person_guess(
-    *, owner, model: EmbeddingModel, embedding: np.ndarray, exclude_face_id: int | None = None, threshold: float | None = None
-) -> PersonGuess:
-    """Who is this? A distance-weighted vote of the nearest confirmed, named faces within
-    ``threshold`` (default: the model's same-person distance)."""
-    neighbours = nearest_faces(
-        owner_id=owner.pk, model_id=model.pk, query=embedding, limit=GUESS_NEIGHBOURS,
-        exclude_face_id=exclude_face_id, named_only=True,
-    )
-    person_of = dict(Face.objects.filter(pk__in=[n.face_id for n in neighbours]).values_list("pk", "person_id"))
-    guess: Guess = knn_guess(
-        [n.distance for n in neighbours], [person_of[n.face_id] for n in neighbours],
-        threshold=threshold or model.same_person_threshold, k=GUESS_NEIGHBOURS,
-    )
-    person = Person.objects.filter(pk=guess.label, owner=owner).first() if guess.label is not None else None
-    return PersonGuess(person, guess.confidence if person else 0.0, guess.votes if person else 0)
 
 
 def person_search(*, owner, query: str, limit: int = 20) -> QuerySet[Person]:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from ml.evaluation.model_compare import TooLittleData, checkpoints_compare, people_split, recommend
 from ml.faces.checkpoint import file_sha256
+from webapp.core.broker import send_on_commit
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields, model_version_create
 from webapp.faces.runtime import STORED_PREFIX, checkpoint_path
@@ -41,11 +42,8 @@ class RunRefused(ValueError):
 
 
 def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
-    """Queue a run on the gpu queue; refused with a clear message when one is open or
+    """Queue a run on the long queue; refused with a clear message when one is open or
     the chosen libraries have too few people."""
-    from workers.dispatch import send_quietly
-    from workers.training_tasks import training_run_task  # workers import this module
-
     if owner_ids is not None and not owner_ids:
         raise RunRefused("Choose at least one library to learn from.")
     if problem := base_set_problem():
@@ -63,9 +61,9 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
             raise RunRefused(f"Too little data: {exc}. Confirm more faces on the People pages first.") from exc
         run = TrainingRun.objects.create(
             created_by=user, owner_ids=owner_ids, base_model=embedding_model_active(),
-            phase="waiting for a worker on the gpu queue",
+            phase="waiting for a worker on the long queue",
         )
-        transaction.on_commit(lambda: send_quietly(training_run_task, args=[run.pk]))
+        send_on_commit("training.training_execute", args=[run.pk])
     return run
 
 

@@ -1,14 +1,15 @@
 """Reads for the "Face model" page."""
 from __future__ import annotations
 
-import logging
+from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
+from django.utils import timezone
 
+from webapp.core.broker import queue_workers, task_queue
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
+from webapp.training.claims import stale_after
 from webapp.training.models import ModelSwitch, TrainingRun
-
-logger = logging.getLogger(__name__)
 
 
 def training_runs(limit: int = 20) -> QuerySet[TrainingRun]:
@@ -39,18 +40,40 @@ def kept_embeddings() -> int:
     return FaceEmbedding.objects.count()
 
 
-def gpu_workers(app) -> list[str] | None:
-    """Names of the workers consuming the `gpu` queue; None when the broker can't be asked."""
-    if app.conf.task_always_eager:
-        return ["this web process (eager mode)"]
-    try:
-        with app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1, timeout=1)
-            replies = app.control.inspect(timeout=1.0, connection=connection).active_queues() or {}
-    except Exception:  # broker down or unreachable: the page says so instead of failing
-        logger.warning("could not ask the broker for workers", exc_info=True)
-        return None
-    return sorted(name for name, queues in replies.items() if any(q.get("name") == "gpu" for q in queues))
+@dataclass(frozen=True)
+class JobWorkers:
+    """Who would carry out a run or a switch. ``state``: "unreachable" (the broker can't be
+    asked), "absent" (nobody consumes the queue: a run waits), "busy" (a worker holds a
+    job: ``running`` says which) or "ready"."""
+
+    queue: str
+    state: str
+    workers: list[str]
+    running: str = ""
+
+
+def job_workers(*, timeout: float = 1.0) -> JobWorkers:
+    """The workers of the queue the long jobs go to, telling a busy worker from an
+    absent one: a worker that answers says what it runs, and a worker inside a job that
+    cannot answer (a solo pool blocks while it works) still beats that job's heartbeat."""
+    queue = task_queue("training.training_execute")
+    answers = queue_workers(queue, timeout=timeout)
+    if not answers.reachable:
+        return JobWorkers(queue, "unreachable", [])
+    if answers.idle:  # a new job starts at once, whatever the others are doing
+        return JobWorkers(queue, "ready", answers.idle)
+    if answers.busy:
+        running = "; ".join(f"{name}: {', '.join(tasks)}" for name, tasks in sorted(answers.busy.items()))
+        return JobWorkers(queue, "busy", sorted(answers.busy), running)
+    fresh = timezone.now() - stale_after()
+    held = [f"retraining run #{run.pk}"
+            for run in TrainingRun.objects.filter(status=TrainingRun.Status.RUNNING, heartbeat_at__gte=fresh)]
+    held += [f"switch to v{switch.target.version}"
+             for switch in ModelSwitch.objects.filter(status=ModelSwitch.Status.RUNNING, heartbeat_at__gte=fresh)
+             .select_related("target")]
+    if held:
+        return JobWorkers(queue, "busy", [], ", ".join(held))
+    return JobWorkers(queue, "absent", [])
 
 
 def model_figures(model: EmbeddingModel) -> dict:

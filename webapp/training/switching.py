@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from webapp.core.broker import send_on_commit
 from webapp.faces.crops import face_crops
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.faces.runtime import face_pipeline_for
@@ -33,9 +34,6 @@ class SwitchRefused(ValueError):
 
 
 def switch_start(*, target_id: int, user, kind: str) -> ModelSwitch:
-    from workers.dispatch import send_quietly
-    from workers.training_tasks import model_switch_task  # workers import this module
-
     with transaction.atomic():
         lock_table(ModelSwitch)
         running = ModelSwitch.objects.filter(status__in=ModelSwitch.OPEN).first()
@@ -54,7 +52,7 @@ def switch_start(*, target_id: int, user, kind: str) -> ModelSwitch:
         switch = ModelSwitch.objects.create(
             kind=kind, target=target, previous=active, created_by=user, faces_total=Face.objects.count()
         )
-        transaction.on_commit(lambda: send_quietly(model_switch_task, args=[switch.pk]))
+        send_on_commit("training.switch_execute", args=[switch.pk])
     return switch
 
 

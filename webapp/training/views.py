@@ -15,7 +15,6 @@ from webapp.training.library import library_stock
 from webapp.training.models import ModelSwitch
 from webapp.training.runs import RunRefused, training_cancel, training_discard, training_start
 from webapp.training.switching import SwitchRefused, embeddings_cleanup, switch_start
-from workers.celery_app import app
 
 
 def staff_required(view):
@@ -44,7 +43,7 @@ def model_page(request):
         "runs": selectors.training_runs(),
         "versions": selectors.model_versions(),
         "kept": selectors.kept_embeddings(),
-        "gpu_workers": selectors.gpu_workers(app),
+        "job_workers": selectors.job_workers(),
         **_jobs_context(),
     })
 

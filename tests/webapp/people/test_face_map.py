@@ -38,3 +38,21 @@ def test_face_map_is_computed_in_a_task_and_drawn(alice_client, user, albums_dir
     with django_capture_on_commit_callbacks(execute=True):
         alice_client.get(reverse("face-map"))
     assert "<circle" not in alice_client.get(reverse("face-map")).content.decode()
+
+
+def test_face_map_page_answers_while_the_broker_is_down(alice_client, user, eager_celery, django_capture_on_commit_callbacks):
+    from django.conf import settings
+
+    from tests.workers.helpers import point_app_at_broker
+    from webapp.embedded import free_tcp_port
+
+    point_app_at_broker(eager_celery, f"redis://127.0.0.1:{free_tcp_port()}/0")  # nothing listens there
+    eager_celery.conf.task_always_eager = False
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = alice_client.get(reverse("face-map"))
+    finally:
+        point_app_at_broker(eager_celery, settings.CELERY_BROKER_URL)
+    assert response.status_code == 200
+    assert "Computing the face map" in response.content.decode()
+    assert FaceMap.objects.get(owner=user).status == "queued"

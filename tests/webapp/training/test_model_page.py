@@ -1,6 +1,8 @@
 """The staff-only "Face model" page and its buttons."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
@@ -40,7 +42,7 @@ def test_staff_sees_the_active_model_and_the_data_per_library(client, staff, use
     active = embedding_model_active()
     assert f"Active: v{active.version}" in page
     assert "alice" in page and "admin" in page  # one row per library
-    assert "eager mode" in page  # tests run tasks in-process; a real install names its gpu workers
+    assert "eager mode" in page  # tests run tasks in-process; a real install names its long-queue workers
     assert "No retraining yet." in page
 
 
@@ -94,26 +96,69 @@ def test_the_django_admin_entry_leads_to_the_page(client):
     assert response.status_code == 302 and response["Location"] == reverse("model-page")
 
 
-@pytest.mark.parametrize("broker", ["redis without workers", "unreachable"])
-def test_missing_gpu_worker_is_reported(client, staff, tmp_path, eager_celery, broker):
-    """A run would wait: the page says so, for a broker nobody consumes and for no broker."""
+@pytest.fixture
+def broker_without_workers(tmp_path, eager_celery):
+    """This process sends to a real Redis that no worker consumes."""
     from tests.workers.helpers import point_app_at_broker
-    from webapp.embedded import free_tcp_port, start_redis
-    from workers.celery_app import app
+    from webapp.embedded import start_redis
 
-    redis = start_redis(tmp_path / "redis") if broker == "redis without workers" else None
-    previous = app.conf.broker_url
-    app.conf.task_always_eager = False
-    point_app_at_broker(app, redis.url if redis else f"redis://127.0.0.1:{free_tcp_port()}/0")
+    redis = start_redis(tmp_path / "redis")
+    previous = eager_celery.conf.broker_url
+    eager_celery.conf.task_always_eager = False
+    point_app_at_broker(eager_celery, redis.url)
+    yield redis
+    point_app_at_broker(eager_celery, previous)
+    eager_celery.conf.task_always_eager = True
+    redis.stop()
+
+
+def test_missing_long_queue_worker_is_reported(client, staff, broker_without_workers):
+    """A run would wait: the page says so when nobody consumes the long queue."""
+    client.force_login(staff)
+    page = client.get(reverse("model-page")).content.decode()
+    assert "No worker is listening on the <code>long</code> queue" in page
+    assert "busy" not in page
+
+
+def test_unreachable_broker_is_reported(client, staff, eager_celery):
+    from tests.workers.helpers import point_app_at_broker
+    from webapp.embedded import free_tcp_port
+
+    previous = eager_celery.conf.broker_url
+    eager_celery.conf.task_always_eager = False
+    point_app_at_broker(eager_celery, f"redis://127.0.0.1:{free_tcp_port()}/0")
     try:
         client.force_login(staff)
         page = client.get(reverse("model-page")).content.decode()
     finally:
-        point_app_at_broker(app, previous)
-        app.conf.task_always_eager = True
-        if redis:
-            redis.stop()
-    if redis:
-        assert "No worker is listening on the <code>gpu</code> queue" in page
-    else:
-        assert "The task queue cannot be reached" in page
+        point_app_at_broker(eager_celery, previous)
+        eager_celery.conf.task_always_eager = True
+    assert "The task queue cannot be reached" in page
+
+
+def test_a_worker_inside_a_job_is_busy_not_absent(client, staff, broker_without_workers):
+    """A solo worker inside a run answers no broadcast; the run's fresh heartbeat shows
+    that a worker holds it. A heartbeat gone stale (its worker died) is no worker."""
+    from django.utils import timezone
+
+    run = TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING,
+                                     heartbeat_at=timezone.now())
+    client.force_login(staff)
+    page = client.get(reverse("model-page")).content.decode()
+    assert f"worker is busy: running retraining run #{run.pk}." in page
+    assert "No worker is listening" not in page
+
+    TrainingRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    page = client.get(reverse("model-page")).content.decode()
+    assert "No worker is listening on the <code>long</code> queue" in page
+
+
+def test_a_worker_that_answers_while_busy_says_what_it_runs(client, staff, monkeypatch):
+    from webapp.core.broker import QueueWorkers
+    from webapp.training import selectors
+
+    answers = {"long@host1": ["training.training_execute"]}
+    monkeypatch.setattr(selectors, "queue_workers", lambda queue, timeout: QueueWorkers(queue, True, answers))
+    client.force_login(staff)
+    page = client.get(reverse("model-page")).content.decode()
+    assert "worker is busy: running long@host1: training.training_execute." in page

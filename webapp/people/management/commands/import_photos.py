@@ -1,14 +1,21 @@
-"""Import a folder of photos into an album through the same services as a browser upload."""
+"""Import a folder of photos into an album through the same services as a browser upload.
+
+A command of the people app although it starts with photos: without a worker
+(--in-process) it runs the faces app's processing and then groups the faces, and only
+people may use both of the apps below it."""
 from __future__ import annotations
 
 import sys
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from webapp.faces.tasks import photo_process
+from webapp.people.grouping import faces_group
 from webapp.photos import selectors
 from webapp.photos.models import Album
 from webapp.photos.services import album_create, photos_enqueue, photo_ingest
@@ -73,11 +80,6 @@ class Command(BaseCommand):
 
     def _process_here(self, owner, photo_ids: list[int]) -> None:
         """The worker's task body run here, then one grouping run (no worker to debounce it)."""
-        from django.conf import settings
-
-        from webapp.people.grouping import faces_group
-        from workers.tasks import photo_process
-
         size = max(1, settings.VISAGE_PROCESS_BATCH_SIZE)
         for start in range(0, len(photo_ids), size):
             photo_process.apply(args=[photo_ids[start : start + size]], kwargs={"schedule_grouping": False}, throw=True)
