@@ -28,6 +28,10 @@ def unsorted_faces(*, owner) -> QuerySet[Face]:
     return Face.objects.filter(owner=owner, person__isnull=True).select_related("photo").defer("embedding", "thumbnail").order_by("-created_at")
 
 
+def person_has_faces(*, person_id: int) -> bool:
+    return Face.objects.filter(person_id=person_id).exists()
+
+
 def person_faces(*, person: Person) -> QuerySet[Face]:
     """The person's faces on a timeline: by date taken, undated last."""
     return (
@@ -59,7 +63,15 @@ def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
 
 
 def grouping_latest(*, owner):
-    return GroupingRun.objects.filter(owner=owner).first()
+    """The user's latest grouping run, with ``edited_since``: whether an edit or an undo
+    came after it, so the page no longer quotes that run's counts as if they were current."""
+    run = GroupingRun.objects.filter(owner=owner).first()
+    if run is not None:
+        after = run.finished_at
+        run.edited_since = after is not None and Operation.objects.filter(owner=owner).filter(
+            Q(created_at__gt=after) | Q(undone_at__gt=after)
+        ).exists()
+    return run
 
 
 def operation_undoable(*, owner) -> Operation | None:

@@ -55,8 +55,12 @@ def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
             person = Person.objects.create(owner=owner, name=name)
             op.created_person(person)
         op.touch_faces([f.pk for f in faces])
+        previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
         _assign_confirmed(op, faces, person)
         names_propagate(owner=owner, recorder=op)
+        # After propagation: naming part of a group suggests the name for the rest of it,
+        # which can empty the group too.
+        _delete_empty(op, previous)
     return person
 
 
@@ -71,6 +75,14 @@ def person_rename(*, owner, person_id: int, name: str) -> Person:
     name = _clean_name(name)
     with recorded_operation(owner=owner, kind="rename", summary=f"Renamed {person} to {name or 'Unnamed'}") as op:
         op.touch_people([person.pk])
+        if name and not person.name:
+            # Naming a group is the user vouching for the faces the group shows: they
+            # become confirmed, so neither name propagation (which would treat them as
+            # suggestions without evidence) nor the next grouping run takes them away.
+            # A wrong member is then fixed like any other: "Remove from person".
+            members = list(person.faces.filter(person_state=AUTO).values_list("pk", flat=True))
+            op.touch_faces(members)
+            Face.objects.filter(pk__in=members).update(person_state=CONFIRMED, person_confidence=None)
         person.name = name
         person.save(update_fields=["name"])
         names_propagate(owner=owner, recorder=op)

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,6 +21,16 @@ def _back(request, fallback: str = "people-list"):
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect(fallback)
+
+
+def _origin_person_id(request) -> int | None:
+    """The person whose page sent this request, if it was a person page."""
+    target = request.POST.get("next") or ""
+    try:
+        match = resolve(target.split("?")[0]) if target.startswith("/") else None
+    except Resolver404:
+        return None
+    return int(match.kwargs["person_id"]) if match and match.url_name == "person-detail" else None
 
 
 def _person_or_404(request, person_id: int):
@@ -78,6 +89,7 @@ def faces_action(request):
     """The selection toolbar: name, move, split off, remove, confirm, reject."""
     action = request.POST.get("action")
     face_ids = request.POST.getlist("face_ids")
+    person = None
     try:
         if action == "name":
             person = services.faces_name(owner=request.user, face_ids=face_ids, name=request.POST.get("name", ""))
@@ -104,6 +116,11 @@ def faces_action(request):
         messages.error(request, str(exc))
     if request.htmx and request.POST.get("from") == "review":
         return _review_page(request, "people/_review_list.html")
+    origin = _origin_person_id(request)
+    if person is not None and origin is not None and origin != person.pk and not selectors.person_has_faces(person_id=origin):
+        # Every face left the page the user was on (an emptied unnamed group is deleted):
+        # follow the faces instead of stranding the user on an empty or missing person.
+        return redirect("person-detail", person_id=person.pk)
     return _back(request)
 
 
