@@ -5,6 +5,9 @@ is counted.
     .venv/bin/python -u bench/naming_effort.py --library celeba5 --actions 1500
     .venv/bin/python -u bench/naming_effort.py --library many --people 200 --actions 800
 
+Both review flows run on the same library in the same run, one after the other (the
+user's work is reset in between), unless --review picks one.
+
 Libraries (each imported once into its own user of database visage_bench_naming):
 - ``celeba5``: celeba5/test, 928 people x 5 faces (the harsh case: many look-alikes, few
   faces each).
@@ -16,7 +19,10 @@ The user, one action at a time (what a page offers, in the order a person would 
 1. the largest unnamed group of two or more faces: remove the faces that are not its main
    person (one action, only if there are any), then name it, or merge it into that
    person when the name exists already (one action);
-2. else the first item of the review queue: Yes or No (one action);
+2. else the first question of the review queue: with ``--review bundles`` (the page
+   today) "are these N faces Alice?", where unticking each face that is not Alice is one
+   action and the answer another ("none of them" if no face is); with ``--review faces``
+   (the queue before bundles) one face per question, Yes or No (one action);
 3. else the first "are these the same person?" pair: merge, or "different" (one action);
 4. else name one unsorted face whose person has no name yet (one action).
 The library is grouped once first, as the app does after an import (not counted).
@@ -54,7 +60,7 @@ from webapp.faces.services import photo_process  # noqa: E402
 from webapp.people import services  # noqa: E402
 from webapp.people.grouping import faces_group  # noqa: E402
 from webapp.people.models import FaceRejection, Operation, Person, PersonDistinction  # noqa: E402
-from webapp.people.selectors import person_pairs_close, review_queue  # noqa: E402
+from webapp.people.selectors import person_pairs_close, review_items, review_queue  # noqa: E402
 from webapp.photos.models import Album, Photo  # noqa: E402
 from webapp.photos.services import album_create, photo_ingest  # noqa: E402
 
@@ -100,8 +106,9 @@ def reset(owner) -> None:
 
 
 class SimulatedUser:
-    def __init__(self, owner):
+    def __init__(self, owner, review: str):
         self.owner = owner
+        self.review = review
         rows = Face.objects.filter(owner=owner).values_list("pk", "photo__original_name")
         self.truth = {pk: Path(name).name.split("_")[0] for pk, name in rows}
         self.actions = 0
@@ -146,10 +153,23 @@ class SimulatedUser:
         return True
 
     def _review(self) -> bool:
-        item = review_queue(owner=self.owner, limit=1).first()
-        if item is None:
+        if self.review == "faces":
+            face = review_queue(owner=self.owner, limit=1).first()
+            if face is None:
+                return False
+            services.suggestions_answer(owner=self.owner, face_ids=[face.pk], accept=self.truth[face.pk] == face.person.name)
+            self._count("review answer")
+            return True
+        items = review_items(owner=self.owner, limit=1)
+        if not items:
             return False
-        services.suggestions_answer(owner=self.owner, face_ids=[item.pk], accept=self.truth[item.pk] == item.person.name)
+        item = items[0]
+        shown = [f.pk for f in item.faces]
+        ticked = [pk for pk in shown if self.truth[pk] == item.person.name]
+        if ticked:
+            for _ in range(len(shown) - len(ticked)):
+                self._count("untick a face")
+        services.suggestions_settle(owner=self.owner, confirm_ids=ticked, reject_ids=shown)
         self._count("review answer")
         return True
 
@@ -177,10 +197,11 @@ class SimulatedUser:
         return False
 
 
-def run(owner, actions: int, report_every: int) -> None:
+def run(owner, actions: int, report_every: int, review: str) -> None:
+    print(f"\n   review queue: {review}")
     reset(owner)
     faces_group(owner=owner)
-    user = SimulatedUser(owner)
+    user = SimulatedUser(owner, review)
     correct, wrong = user.score()
     print(f"   after grouping, 0 actions: {100 * correct:5.1f} % correct, {100 * wrong:4.1f} % wrong")
     reached: dict[float, int] = {}
@@ -213,6 +234,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=None, help="only the first N people of the library")
     parser.add_argument("--actions", type=int, default=1500, help="stop after this many actions")
     parser.add_argument("--report-every", type=int, default=50)
+    parser.add_argument("--review", choices=["faces", "bundles"], default=None, help="only this review flow (default: both)")
     args = parser.parse_args()
 
     call_command("migrate", verbosity=0)
@@ -222,7 +244,8 @@ def main() -> None:
     print(f"{args.library}: {len(files)} photos of {len({f.name.split('_')[0] for f in files})} people (user {username})")
     import_library(owner, files)
     print(f"\n   {Face.objects.filter(owner=owner).count()} faces; model {Face.objects.filter(owner=owner).first().embedding_model}")
-    run(owner, args.actions, args.report_every)
+    for review in [args.review] if args.review else ["faces", "bundles"]:
+        run(owner, args.actions, args.report_every, review)
 
 
 if __name__ == "__main__":

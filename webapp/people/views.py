@@ -68,7 +68,7 @@ def unsorted(request):
 
 def _review_page(request, template: str):
     return render(request, template, {
-        "faces": selectors.review_queue(owner=request.user),
+        "items": selectors.review_items(owner=request.user),
         "remaining": selectors.review_count(owner=request.user),
         "pairs": selectors.person_pairs_close(owner=request.user),
     })
@@ -107,6 +107,15 @@ def faces_action(request):
         elif action == "remove":
             count = services.faces_remove(owner=request.user, face_ids=face_ids)
             messages.success(request, f"Removed {count} face(s) from their person.")
+        elif action == "review":
+            # A review card: the ticked faces are the suggested person, the others are not;
+            # "No" says none of them are.
+            shown = request.POST.getlist("shown_ids")
+            ticked = face_ids if request.POST.get("answer") == "yes" else []
+            confirmed, rejected = services.suggestions_settle(owner=request.user, confirm_ids=ticked, reject_ids=shown)
+            messages.success(request, " and ".join(
+                part for part in (confirmed and f"Confirmed {confirmed}", rejected and f"rejected {rejected}") if part
+            ).capitalize() + " suggestion(s).")
         elif action in ("confirm", "reject"):
             count = services.suggestions_answer(owner=request.user, face_ids=face_ids, accept=action == "confirm")
             messages.success(request, f"{action.title()}ed {count} suggestion(s).")

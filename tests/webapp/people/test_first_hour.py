@@ -112,3 +112,22 @@ def test_the_unsorted_page_offers_only_actions_that_apply_to_unsorted_faces(alic
     group = largest_group(user)
     person_page = alice_client.get(reverse("person-detail", args=[group.pk])).content.decode()
     assert "Move to…" in person_page and "Remove from person" in person_page
+
+
+def test_the_review_queue_asks_about_a_bundle_and_one_answer_settles_it(user, faces):
+    from webapp.people.selectors import review_items
+
+    sheldon = [f.pk for name, fs in faces.items() if name.startswith("sheldon/") for f in fs]
+    services.faces_name(owner=user, face_ids=sheldon[:1], name="Sheldon")
+    before = state(user)
+    items = review_items(owner=user)
+    assert items and len(items[0].faces) >= 2, "one named face should suggest several at once"
+    assert [len(i.faces) for i in items] == sorted((len(i.faces) for i in items), reverse=True)
+    assert items[0].reference is not None and items[0].reference.pk in sheldon[:1]
+    shown = [f.pk for f in items[0].faces]
+    confirmed, rejected = services.suggestions_settle(owner=user, confirm_ids=shown[1:], reject_ids=shown)
+    assert (confirmed, rejected) == (len(shown) - 1, 1)
+    assert Face.objects.filter(pk__in=shown[1:], person_state="confirmed").count() == len(shown) - 1
+    assert Face.objects.get(pk=shown[0]).person_id != items[0].person.pk
+    operation_undo(owner=user)
+    assert state(user) == before
