@@ -16,6 +16,8 @@ from webapp.people.models import GroupingRun, Operation, Person, PersonDistincti
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
 
 REVIEW_BATCH = 24
+REVIEW_ITEMS = 12
+BUNDLE_MAX = 8
 GUESS_NEIGHBOURS = 10
 
 
@@ -69,6 +71,10 @@ def unsorted_faces(*, owner) -> QuerySet[Face]:
     return Face.objects.filter(owner=owner, person__isnull=True).select_related("photo").defer("embedding", "thumbnail").order_by("-created_at")
 
 
+def person_has_faces(*, person_id: int) -> bool:
+    return Face.objects.filter(person_id=person_id).exists()
+
+
 def person_faces(*, person: Person) -> QuerySet[Face]:
     """The person's faces on a timeline: by date taken, undated last."""
     return (
@@ -78,9 +84,10 @@ def person_faces(*, person: Person) -> QuerySet[Face]:
     )
 
 
-def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
-    """Open suggestions, most informative first: those nearest the decision boundary
-    (confidence close to the suggestion bar), where one answer settles the most doubt."""
+def review_queue(*, owner, limit: int | None = REVIEW_BATCH) -> QuerySet[Face]:
+    """Open suggestions one face at a time, most informative first: those nearest the
+    decision boundary (confidence close to the suggestion bar). The page asks about them
+    in bundles (review_items)."""
 
     return (
         Face.objects.filter(owner=owner, person_state="auto", person__name__gt="")
@@ -89,6 +96,50 @@ def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
         .annotate(doubt=Abs(F("person_confidence") - SUGGEST_MIN_CONFIDENCE))
         .order_by("doubt", "pk")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    """One question of the review queue: "are these faces <person>?"."""
+
+    person: Person
+    faces: list[Face]
+    reference: Face | None  # a confirmed face of the person, to compare with
+
+
+def review_items(*, owner, limit: int = REVIEW_ITEMS) -> list[ReviewItem]:
+    """Open suggestions bundled so that one answer settles as many faces as it can: the
+    faces suggested one name that grouping put in one group (Face.group_key) are asked
+    about together, the other faces suggested that name in bundles of up to BUNDLE_MAX,
+    most confident first. The largest bundles come first; among equals, the one whose
+    faces are nearest the decision bar. The user unticks the faces that are not that
+    person and answers once."""
+    open_faces = list(review_queue(owner=owner, limit=None))
+    bundles: dict[tuple, list[Face]] = {}
+    loose: dict[int, list[Face]] = {}
+    for face in open_faces:  # in the queue's order: most doubtful first
+        if face.group_key is not None:
+            bundles.setdefault((face.person_id, face.group_key), []).append(face)
+        else:
+            loose.setdefault(face.person_id, []).append(face)
+    for person_id, faces in loose.items():
+        faces.sort(key=lambda f: -(f.person_confidence or 0))
+        for start in range(0, len(faces), BUNDLE_MAX):
+            bundles[(person_id, None, start)] = faces[start : start + BUNDLE_MAX]
+    chosen = sorted(bundles.values(), key=lambda faces: -min(len(faces), BUNDLE_MAX))[:limit]
+    references = _reference_faces({faces[0].person_id for faces in chosen})
+    return [ReviewItem(faces[0].person, faces[:BUNDLE_MAX], references.get(faces[0].person_id)) for faces in chosen]
+
+
+def _reference_faces(person_ids: set[int]) -> dict[int, Face]:
+    """A confirmed face of each person, the best detection."""
+    found: dict[int, Face] = {}
+    for face in (
+        Face.objects.filter(person_id__in=person_ids, person_state="confirmed")
+        .defer("embedding", "thumbnail").order_by("person_id", "-detection_score")
+    ):
+        found.setdefault(face.person_id, face)
+    return found
 
 
 def review_count(*, owner) -> int:
@@ -100,7 +151,15 @@ def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
 
 
 def grouping_latest(*, owner):
-    return GroupingRun.objects.filter(owner=owner).first()
+    """The user's latest grouping run, with ``edited_since``: whether an edit or an undo
+    came after it, so the page no longer quotes that run's counts as if they were current."""
+    run = GroupingRun.objects.filter(owner=owner).first()
+    if run is not None:
+        after = run.finished_at
+        run.edited_since = after is not None and Operation.objects.filter(owner=owner).filter(
+            Q(created_at__gt=after) | Q(undone_at__gt=after)
+        ).exists()
+    return run
 
 
 def operation_undoable(*, owner) -> Operation | None:

@@ -55,8 +55,12 @@ def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
             person = Person.objects.create(owner=owner, name=name)
             op.created_person(person)
         op.touch_faces([f.pk for f in faces])
+        previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
         _assign_confirmed(op, faces, person)
         names_propagate(owner=owner, recorder=op)
+        # After propagation: naming part of a group suggests the name for the rest of it,
+        # which can empty the group too.
+        _delete_empty(op, previous)
     return person
 
 
@@ -71,6 +75,14 @@ def person_rename(*, owner, person_id: int, name: str) -> Person:
     name = _clean_name(name)
     with recorded_operation(owner=owner, kind="rename", summary=f"Renamed {person} to {name or 'Unnamed'}") as op:
         op.touch_people([person.pk])
+        if name and not person.name:
+            # Naming a group is the user vouching for the faces the group shows: they
+            # become confirmed, so neither name propagation (which would treat them as
+            # suggestions without evidence) nor the next grouping run takes them away.
+            # A wrong member is then fixed like any other: "Remove from person".
+            members = list(person.faces.filter(person_state=AUTO).values_list("pk", flat=True))
+            op.touch_faces(members)
+            Face.objects.filter(pk__in=members).update(person_state=CONFIRMED, person_confidence=None)
         person.name = name
         person.save(update_fields=["name"])
         names_propagate(owner=owner, recorder=op)
@@ -151,21 +163,37 @@ def faces_remove(*, owner, face_ids: Iterable[int]) -> int:
 def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
     """Confirm ("yes, this is Alice") or reject ("no") suggested faces; then recompute
     the other suggestions with the new evidence."""
-    faces = [f for f in _owned_faces(owner, face_ids) if f.person_id and f.person_state == AUTO]
+    face_ids = list(face_ids)
+    confirmed, rejected = suggestions_settle(
+        owner=owner, confirm_ids=face_ids if accept else [], reject_ids=[] if accept else face_ids
+    )
+    return confirmed + rejected
+
+
+def suggestions_settle(*, owner, confirm_ids: Iterable[int], reject_ids: Iterable[int]) -> tuple[int, int]:
+    """One answer to a bundle of the review queue: the ticked faces are that person, the
+    others are not. One operation (one undo), one recompute of the other suggestions.
+    Returns (confirmed, rejected)."""
+    confirm_ids, reject_ids = set(map(int, confirm_ids)), set(map(int, reject_ids)) - set(map(int, confirm_ids))
+    faces = [f for f in _owned_faces(owner, confirm_ids | reject_ids) if f.person_id and f.person_state == AUTO]
     if not faces:
         raise EditError("Those faces have no open suggestion.")
-    kind = "confirm" if accept else "reject"
-    with recorded_operation(owner=owner, kind=kind, summary=f"{kind.title()}ed {len(faces)} suggestion(s)") as op:
-        ids = [f.pk for f in faces]
-        op.touch_faces(ids)  # names_propagate records the faces it changes itself
-        if accept:
-            Face.objects.filter(pk__in=ids).update(person_state=CONFIRMED, person_confidence=None)
-        else:
-            for face in faces:
-                FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
-            Face.objects.filter(pk__in=ids).update(person=None, person_state="", person_confidence=None)
+    confirm = [f for f in faces if f.pk in confirm_ids]
+    reject = [f for f in faces if f.pk in reject_ids]
+    kind = "confirm" if confirm and not reject else "reject" if reject and not confirm else "review"
+    summary = {
+        "confirm": f"Confirmed {len(confirm)} suggestion(s)",
+        "reject": f"Rejected {len(reject)} suggestion(s)",
+        "review": f"Confirmed {len(confirm)} and rejected {len(reject)} suggestion(s)",
+    }[kind]
+    with recorded_operation(owner=owner, kind=kind, summary=summary) as op:
+        op.touch_faces([f.pk for f in faces])  # names_propagate records the faces it changes itself
+        Face.objects.filter(pk__in=[f.pk for f in confirm]).update(person_state=CONFIRMED, person_confidence=None)
+        for face in reject:
+            FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
+        Face.objects.filter(pk__in=[f.pk for f in reject]).update(person=None, person_state="", person_confidence=None)
         names_propagate(owner=owner, recorder=op)
-    return len(faces)
+    return len(confirm), len(reject)
 
 
 def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:

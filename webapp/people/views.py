@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -20,6 +21,16 @@ def _back(request, fallback: str = "people-list"):
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return redirect(target)
     return redirect(fallback)
+
+
+def _origin_person_id(request) -> int | None:
+    """The person whose page sent this request, if it was a person page."""
+    target = request.POST.get("next") or ""
+    try:
+        match = resolve(target.split("?")[0]) if target.startswith("/") else None
+    except Resolver404:
+        return None
+    return int(match.kwargs["person_id"]) if match and match.url_name == "person-detail" else None
 
 
 def _person_or_404(request, person_id: int):
@@ -57,7 +68,7 @@ def unsorted(request):
 
 def _review_page(request, template: str):
     return render(request, template, {
-        "faces": selectors.review_queue(owner=request.user),
+        "items": selectors.review_items(owner=request.user),
         "remaining": selectors.review_count(owner=request.user),
         "pairs": selectors.person_pairs_close(owner=request.user),
     })
@@ -78,6 +89,7 @@ def faces_action(request):
     """The selection toolbar: name, move, split off, remove, confirm, reject."""
     action = request.POST.get("action")
     face_ids = request.POST.getlist("face_ids")
+    person = None
     try:
         if action == "name":
             person = services.faces_name(owner=request.user, face_ids=face_ids, name=request.POST.get("name", ""))
@@ -95,6 +107,15 @@ def faces_action(request):
         elif action == "remove":
             count = services.faces_remove(owner=request.user, face_ids=face_ids)
             messages.success(request, f"Removed {count} face(s) from their person.")
+        elif action == "review":
+            # A review card: the ticked faces are the suggested person, the others are not;
+            # "No" says none of them are.
+            shown = request.POST.getlist("shown_ids")
+            ticked = face_ids if request.POST.get("answer") == "yes" else []
+            confirmed, rejected = services.suggestions_settle(owner=request.user, confirm_ids=ticked, reject_ids=shown)
+            messages.success(request, " and ".join(
+                part for part in (confirmed and f"Confirmed {confirmed}", rejected and f"rejected {rejected}") if part
+            ).capitalize() + " suggestion(s).")
         elif action in ("confirm", "reject"):
             count = services.suggestions_answer(owner=request.user, face_ids=face_ids, accept=action == "confirm")
             messages.success(request, f"{action.title()}ed {count} suggestion(s).")
@@ -104,6 +125,11 @@ def faces_action(request):
         messages.error(request, str(exc))
     if request.htmx and request.POST.get("from") == "review":
         return _review_page(request, "people/_review_list.html")
+    origin = _origin_person_id(request)
+    if person is not None and origin is not None and origin != person.pk and not selectors.person_has_faces(person_id=origin):
+        # Every face left the page the user was on (an emptied unnamed group is deleted):
+        # follow the faces instead of stranding the user on an empty or missing person.
+        return redirect("person-detail", person_id=person.pk)
     return _back(request)
 
 

@@ -43,16 +43,22 @@ def test_name_faces_from_the_unsorted_page_then_review_and_undo(alice_client, us
     people = alice_client.get(reverse("people-list")).content.decode()
     assert "Penny" in people and "Review 2 suggestions" in people
     queue = alice_client.get(reverse("people-review")).content.decode()
-    assert queue.count("Is this Penny?") == 2
-    assert queue.count('form="bulk-review"') == 2 and "Yes to the selected" in queue
-    answer = alice_client.post(reverse("faces-action"), {"action": "confirm", "face_ids": [suggested[0].pk], "from": "review"}, HTTP_HX_REQUEST="true")
-    assert answer.status_code == 200 and answer.content.decode().count("Is this Penny?") == 1 and "<html" not in answer.content.decode()
+    assert queue.count("Are these 2 faces Penny?") == 1  # both suggestions in one question
+    assert queue.count('name="shown_ids"') == 2 and queue.count("checked") == 2
+    # The user unticks the second face and says yes: one confirmed, one rejected, one answer.
+    answer = alice_client.post(reverse("faces-action"), {
+        "action": "review", "answer": "yes", "from": "review",
+        "shown_ids": [f.pk for f in suggested], "face_ids": [suggested[0].pk],
+    }, HTTP_HX_REQUEST="true")
+    body = answer.content.decode()
+    assert answer.status_code == 200 and "<html" not in body and "Confirmed 1 and rejected 1 suggestion(s)." in body
     assert Face.objects.get(pk=suggested[0].pk).person_state == "confirmed"
+    assert Face.objects.get(pk=suggested[1].pk).person_id is None
 
     alice_client.post(reverse("people-undo"))
     assert Face.objects.get(pk=suggested[0].pk).person_state == "auto"
     history = alice_client.get(reverse("people-history")).content.decode()
-    assert "Confirmed 1 suggestion(s)" in history and "undone" in history
+    assert "Confirmed 1 and rejected 1 suggestion(s)" in history and "undone" in history
 
 
 def test_person_page_rename_split_merge_hide(alice_client, user, library):

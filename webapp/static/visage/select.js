@@ -25,7 +25,7 @@
   }
 
   document.addEventListener("keydown", (e) => {
-    if (!document.querySelector("[data-review]") || e.target.matches("input, textarea, select")) return;
+    if (!document.querySelector("[data-review]") || e.target.matches("input:not([type=checkbox]), textarea, select")) return;
     const cards = [...document.querySelectorAll(".review-card")];
     if (!cards.length) return;
     let index = cards.indexOf(document.activeElement.closest(".review-card"));
