@@ -37,7 +37,7 @@ from django.core.management import call_command  # noqa: E402
 from webapp.faces.models import EmbeddingModel, Face  # noqa: E402
 from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people.models import Person  # noqa: E402
-from webapp.training.claims import job_claim  # noqa: E402
+from webapp.core.jobs import job_claim  # noqa: E402
 from webapp.training.models import ModelSwitch, TrainingRun  # noqa: E402
 from webapp.training.runs import training_start  # noqa: E402
 from webapp.training.switching import switch_execute, switch_start  # noqa: E402
@@ -56,7 +56,7 @@ def confirm_first_faces(owner, per_person: int) -> tuple[int, int]:
     confirmed = 0
     for name, face_ids in by_person.items():
         person = Person.objects.create(owner=owner, name=name)
-        confirmed += Face.objects.filter(pk__in=face_ids[:per_person]).update(person=person, person_state="confirmed")
+        confirmed += Face.objects.filter(pk__in=face_ids[:per_person]).update(person=person, person_state=Face.PersonState.CONFIRMED)
     return len(by_person), confirmed
 
 
@@ -90,7 +90,7 @@ def main() -> None:
         training_run_task.apply(args=[run.pk], throw=True)
     wall = time.perf_counter() - started
     run.refresh_from_db()
-    print(f"run #{run.pk}: {run.status} in {wall:.0f} s wall ({run.total_steps} steps)", flush=True)
+    print(f"run #{run.pk}: {run.status} in {wall:.0f} s wall ({run.progress_total} steps)", flush=True)
     if run.error:
         print(run.error)
         return

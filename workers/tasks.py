@@ -46,6 +46,8 @@ def photo_process(self, photo_ids: list[int], force: bool = False, schedule_grou
 def people_group(run_id: int) -> dict:
     """Carry out a grouping run (from the page's button, or once uploads settle)."""
     result = grouping_run_execute(run_id=run_id)
+    if result is None:
+        return {}  # a duplicate delivery: the run ended or a live worker holds it
     return {"groups": result.groups, "grouped": result.grouped_faces, "unsorted": result.unsorted_faces}
 
 

@@ -1,13 +1,13 @@
 """Celery tasks of the "Face model" page: retraining runs and switches of version.
 
 Both run on the `gpu` queue, are acks_late, and take the job row's id; the row decides
-whether this delivery does the work (see webapp/training/claims.py)."""
+whether this delivery does the work (see webapp/core/jobs.py)."""
 from __future__ import annotations
 
 from celery.signals import worker_ready
 from django.conf import settings
 
-from webapp.training.claims import Claim, job_claim, jobs_stale, stale_after
+from webapp.core.jobs import Claim, job_claim, jobs_stale, stale_after
 from webapp.training.models import ModelSwitch, TrainingRun
 from webapp.training.runs import training_execute
 from webapp.training.switching import switch_execute, switch_fail
@@ -19,7 +19,7 @@ HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x VISAGE_JOB_STALE_AFTE
 
 def _claim_or_wait(task, model_class, pk: int):
     """The job row if this delivery does the work, None if it is over; a job another
-    worker holds makes this delivery retry later (see claims.job_claim)."""
+    worker holds makes this delivery retry later (see webapp.core.jobs.job_claim)."""
     claim, job = job_claim(model_class, pk)
     if claim is Claim.HELD_ELSEWHERE:
         raise task.retry(countdown=stale_after().total_seconds())

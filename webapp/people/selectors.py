@@ -42,7 +42,7 @@ def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
     (confidence close to the suggestion bar), where one answer settles the most doubt."""
 
     return (
-        Face.objects.filter(owner=owner, person_state="auto", person__name__gt="")
+        Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="")
         .select_related("person", "photo")
         .defer("embedding", "thumbnail", "photo__thumbnail")
         .annotate(doubt=Abs(F("person_confidence") - SUGGEST_MIN_CONFIDENCE))
@@ -51,7 +51,7 @@ def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
 
 
 def review_count(*, owner) -> int:
-    return Face.objects.filter(owner=owner, person_state="auto", person__name__gt="").count()
+    return Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="").count()
 
 
 def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:

@@ -10,9 +10,6 @@ from webapp.people.naming import name_key
 from webapp.people.oplog import OperationRecorder, recorded_operation
 from webapp.people.propagation import names_propagate
 
-CONFIRMED = "confirmed"
-AUTO = "auto"
-
 
 class EditError(ValueError):
     """An edit that makes no sense; the message is shown to the user."""
@@ -63,7 +60,7 @@ def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
 def _assign_confirmed(op: OperationRecorder, faces: list[Face], person: Person) -> None:
     ids = [f.pk for f in faces]
     FaceRejection.objects.filter(face_id__in=ids, person=person).delete()
-    Face.objects.filter(pk__in=ids).update(person=person, person_state=CONFIRMED, person_confidence=None)
+    Face.objects.filter(pk__in=ids).update(person=person, person_state=Face.PersonState.CONFIRMED, person_confidence=None)
 
 
 def person_rename(*, owner, person_id: int, name: str) -> Person:
@@ -151,7 +148,7 @@ def faces_remove(*, owner, face_ids: Iterable[int]) -> int:
 def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
     """Confirm ("yes, this is Alice") or reject ("no") suggested faces; then recompute
     the other suggestions with the new evidence."""
-    faces = [f for f in _owned_faces(owner, face_ids) if f.person_id and f.person_state == AUTO]
+    faces = [f for f in _owned_faces(owner, face_ids) if f.person_id and f.person_state == Face.PersonState.AUTO]
     if not faces:
         raise EditError("Those faces have no open suggestion.")
     kind = "confirm" if accept else "reject"
@@ -159,7 +156,7 @@ def suggestions_answer(*, owner, face_ids: Iterable[int], accept: bool) -> int:
         ids = [f.pk for f in faces]
         op.touch_faces(ids)  # names_propagate records the faces it changes itself
         if accept:
-            Face.objects.filter(pk__in=ids).update(person_state=CONFIRMED, person_confidence=None)
+            Face.objects.filter(pk__in=ids).update(person_state=Face.PersonState.CONFIRMED, person_confidence=None)
         else:
             for face in faces:
                 FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)

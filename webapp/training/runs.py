@@ -33,12 +33,12 @@ from ml.evaluation.model_compare import (
 )
 from ml.learning.train import PairsValidator, embed_crops, parse_args, pick_device, train
 from ml.evaluation.verification import read_pairs
+from webapp.core.jobs import JobHeartbeat, lock_table
 from webapp.faces.crops import face_crops
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields
 from webapp.faces.runtime import STORED_PREFIX, checkpoint_path, torch_threads
 from webapp.faces.selectors import embedding_model_active
-from webapp.training.claims import lock_table
 from webapp.training.library import confirmed_faces
 from webapp.training.models import ModelSwitch, TrainingRun
 
@@ -83,7 +83,9 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
     with transaction.atomic():
         lock_table(TrainingRun)
         running = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()
-        if running is not None:
+        if running is not None and running.fail_if_stale():
+            transaction.on_commit(lambda: _remove_run_dir(running.pk))
+        elif running is not None:
             raise RunRefused(f"Run #{running.pk} is {running.get_status_display().lower()}: one run at a time.")
         people = confirmed_faces(owner_ids=owner_ids).values("person_id").distinct().count()
         try:
@@ -92,20 +94,21 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
             raise RunRefused(f"Too little data: {exc}. Confirm more faces on the People pages first.") from exc
         run = TrainingRun.objects.create(
             created_by=user, owner_ids=owner_ids, base_model=embedding_model_active(),
-            phase="waiting for a worker on the gpu queue",
+            message="waiting for a worker on the gpu queue",
         )
         transaction.on_commit(lambda: send_quietly(training_run_task, args=[run.pk]))
     return run
 
 
 def training_cancel(*, run_id: int) -> TrainingRun:
-    """A queued run ends at once; a running one stops at its next step and cleans up."""
+    """A queued run, or one whose worker died, ends at once; a running one stops at its
+    next step and cleans up."""
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or not run.is_open:
             raise RunRefused("Only a queued or running run can be cancelled.")
-        if run.status == TrainingRun.Status.QUEUED:
-            run.status, run.finished_at, run.phase = TrainingRun.Status.CANCELLED, timezone.now(), "cancelled"
+        if run.status == TrainingRun.Status.QUEUED or run.is_stale:
+            run.status, run.finished_at, run.message = TrainingRun.Status.CANCELLED, timezone.now(), "cancelled"
         run.cancel_requested = True
         run.save()
     if run.status == TrainingRun.Status.CANCELLED:
@@ -155,23 +158,21 @@ class LibraryData:
 
 
 class RunProgress:
-    """Writes phase, step, loss, ETA and the heartbeat on the run row; raises
-    RunCancelled once the admin has asked to cancel."""
+    """Writes the phase (the run's message), step, loss, ETA and the heartbeat on the run
+    row; raises RunCancelled once the admin has asked to cancel."""
 
     def __init__(self, run: TrainingRun) -> None:
+        self.run = run
         self.run_id = run.pk
 
     def phase(self, text: str) -> None:
-        TrainingRun.objects.filter(pk=self.run_id).update(phase=text[:200], heartbeat_at=timezone.now())
+        self.run.report(message=text)
         self.check_cancel()
 
     def step(self, state: dict, loss: float) -> None:
         step, total = state["step"], state["total_steps"]
         eta = state["seconds"] / max(1, step) * (total - step)
-        TrainingRun.objects.filter(pk=self.run_id).update(
-            step=step, total_steps=total, loss=loss if np.isfinite(loss) else None, eta_seconds=eta,
-            heartbeat_at=timezone.now(), phase="training",
-        )
+        self.run.report(done=step, total=total, message="training", loss=loss if np.isfinite(loss) else None, eta_seconds=eta)
 
     def cancelled(self) -> bool:
         return TrainingRun.objects.filter(pk=self.run_id, cancel_requested=True).exists()
@@ -182,9 +183,14 @@ class RunProgress:
 
 
 def training_execute(*, run: TrainingRun) -> TrainingRun:
-    """Carry out a claimed run (see claims.job_claim) to finished, cancelled or failed."""
-    progress = RunProgress(run)
-    folder = run_dir(run.pk)
+    """Carry out a claimed run (see webapp.core.jobs.job_claim) to finished, cancelled or failed."""
+    with JobHeartbeat(run):  # beats between progress reports too: evaluating can take minutes
+        _carry_out(run, RunProgress(run), run_dir(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def _carry_out(run: TrainingRun, progress: RunProgress, folder: Path) -> None:
     stored_name = None
     try:
         progress.check_cancel()
@@ -202,7 +208,7 @@ def training_execute(*, run: TrainingRun) -> TrainingRun:
             model = _register(run, new_checkpoint, stored_name, metrics["new"])
             TrainingRun.objects.filter(pk=run.pk).update(
                 status=TrainingRun.Status.FINISHED, result_model=model, metrics=metrics, recommend_promote=promote,
-                recommendation=reason, phase="finished", eta_seconds=0, finished_at=timezone.now(),
+                recommendation=reason, message="finished", eta_seconds=0, finished_at=timezone.now(),
             )
     except RunCancelled:
         _end(run, TrainingRun.Status.CANCELLED, "cancelled", stored_name)
@@ -215,15 +221,13 @@ def training_execute(*, run: TrainingRun) -> TrainingRun:
         for path in folder.glob("**/*"):
             if path.is_file() and path.name != "log.jsonl":
                 path.unlink()
-    run.refresh_from_db()
-    return run
 
 
 def _end(run: TrainingRun, status: str, phase: str, stored_name: str | None, error: str = "") -> None:
     """Cancelled or failed: no model row, no stored checkpoint, no run folder is left."""
     if stored_name:
         default_storage.delete(stored_name)
-    TrainingRun.objects.filter(pk=run.pk).update(status=status, phase=phase, error=error[:4000], finished_at=timezone.now())
+    TrainingRun.objects.filter(pk=run.pk).update(status=status, message=phase, error=error[:4000], finished_at=timezone.now())
     _remove_run_dir(run.pk)
 
 

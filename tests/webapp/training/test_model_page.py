@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import make_user
 from webapp.faces.selectors import embedding_model_active
@@ -69,8 +70,9 @@ def test_starting_with_no_library_ticked_says_so(client, staff):
 
 
 def test_a_second_start_says_one_is_running(client, staff, faces_data_dir):
-    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, phase="training",
-                               step=7, total_steps=10, data={"epochs": 2}, loss=0.0312, eta_seconds=42)
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, message="training",
+                               progress_done=7, progress_total=10, data={"epochs": 2}, loss=0.0312, eta_seconds=42,
+                               heartbeat_at=timezone.now())
     client.force_login(staff)
     response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
     page = response.content.decode()

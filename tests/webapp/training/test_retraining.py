@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
+from webapp.core.jobs import Claim, job_claim
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.faces.selectors import embedding_model_active
 from webapp.faces.similarity import nearest_faces
-from webapp.training.claims import Claim, job_claim
 from webapp.training.models import ModelSwitch, TrainingRun
 from webapp.training.runs import RunRefused, batch_shape, run_dir, training_discard, training_start
 from webapp.training.switching import SwitchRefused, embeddings_cleanup, switch_execute, switch_reembed_batch, switch_start
@@ -44,7 +45,7 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
         run = training_start(user=staff, owner_ids=None)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FINISHED, run.error
-    assert run.step == run.total_steps == 2  # one epoch of the two batches this set makes (cap: 3)
+    assert run.progress_done == run.progress_total == 2  # one epoch of the two batches this set makes (cap: 3)
     assert run.data["heldout_people"] >= 2 and run.data["training_people"] + run.data["heldout_people"] == len(named)
     # The default 200 people + 40 a batch, cut down to this set: two batches an epoch at least.
     people_with_k = run.data["training_people"] + 20  # 100 celeba5 train images: 20 people x 5
@@ -78,7 +79,7 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
         switch_start(target_id=v1.pk, user=staff, kind=ModelSwitch.Kind.ROLLBACK)
 
     switch = switch_execute(switch=switch, batch_size=16)
-    assert switch.status == ModelSwitch.Status.DONE and switch.faces_done == switch.faces_total == len(before)
+    assert switch.status == ModelSwitch.Status.DONE and switch.progress_done == switch.progress_total == len(before)
     assert embedding_model_active() == v2
     assert set(Face.objects.values_list("embedding_model_id", flat=True)) == {v2.pk}
     after = vectors_by_face()
@@ -114,7 +115,7 @@ def test_batches_are_cut_down_to_fit_a_small_training_set(settings):
 
 
 def test_second_run_refused_while_one_is_open(staff, faces_data_dir):
-    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING)
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, heartbeat_at=timezone.now())
     with pytest.raises(RunRefused, match="one run at a time"):
         training_start(user=staff, owner_ids=None)
     assert TrainingRun.objects.count() == 1
