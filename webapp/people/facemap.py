@@ -41,8 +41,9 @@ def facemap_compute(*, owner) -> FaceMap:
 
 def facemap_request(*, owner, again: bool = False) -> FaceMap:
     """The user's map; queues a computation when there is none, when the library changed
-    since the last one, or when ``again`` asks after a failure (a worker that died while
-    computing it counts as one)."""
+    since the last map, or when ``again`` asks after a failure (a worker that died while
+    computing it counts as one). A failed map waits for that ask, so a map that kills its
+    worker is not tried again on every page load."""
     from workers.dispatch import send_quietly
     from workers.tasks import facemap_compute_task  # workers import this module
 
@@ -50,7 +51,7 @@ def facemap_request(*, owner, again: bool = False) -> FaceMap:
         face_map, created = FaceMap.objects.select_for_update().get_or_create(owner=owner)
         face_map.fail_if_stale()
         count = Face.objects.filter(owner=owner).count()
-        changed = not face_map.is_open and abs(count - face_map.face_count) > STALE_SHARE * max(1, face_map.face_count)
+        changed = face_map.status == FaceMap.Status.DONE and abs(count - face_map.face_count) > STALE_SHARE * max(1, face_map.face_count)
         retry = again and face_map.status == FaceMap.Status.FAILED
         if created or changed or retry:
             face_map.status, face_map.error, face_map.message = FaceMap.Status.QUEUED, "", ""
