@@ -29,9 +29,10 @@ class Workers:
         self.broker_url, self.media_root, self.tmp_path = broker_url, media_root, tmp_path
         self.processes: list[tuple[subprocess.Popen, Path]] = []
 
-    def start(self, *, beat: bool = False, **env: str) -> subprocess.Popen:
+    def start(self, *, beat: bool = False, app: str = "workers.celery_app", **env: str) -> subprocess.Popen:
+        """``app``: the module holding the Celery app (tests.workers.slow_jobs slows jobs down)."""
         log = self.tmp_path / f"worker{len(self.processes)}.log"
-        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", "gpu,celery",
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", "gpu,celery",
                    "--pool=solo", "--without-gossip", "--without-mingle", "--loglevel=INFO",
                    "-n", f"fault{len(self.processes)}@%h"]
         if beat:
