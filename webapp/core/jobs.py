@@ -168,6 +168,17 @@ def lock_table(model_class: type[Job]) -> None:
         cursor.execute(f"LOCK TABLE {model_class._meta.db_table} IN SHARE ROW EXCLUSIVE MODE")
 
 
+# A beat waits at most this long for a lock on the job row (or table): the work's own
+# transaction may hold one (a start service's table lock, the switch's final swap), and
+# a beat that waited for it could never be joined while that transaction is open.
+HEARTBEAT_LOCK_TIMEOUT_MS = 1000
+
+
+def _lock_timeout(milliseconds: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{milliseconds}ms"])
+
+
 class JobHeartbeat:
     """While the ``with`` block runs, a thread writes the job's heartbeat every quarter of
     VISAGE_JOB_STALE_AFTER_S, and the progress given to ``report`` as soon as it comes.
@@ -211,10 +222,12 @@ class JobHeartbeat:
                     pending, self._pending = self._pending, {}
                 job = self.job  # only read here: the work's thread owns the object
                 try:
-                    type(job).objects.filter(pk=job.pk, status=job.Status.RUNNING).update(**_report_fields(
-                        pending.get("done"), pending.get("total"), pending.get("message")))
-                except Exception:  # the database is briefly away: the next beat tries again
-                    logger.warning("could not write the heartbeat of %s #%s", job._meta.label, job.pk, exc_info=True)
+                    with transaction.atomic():
+                        _lock_timeout(HEARTBEAT_LOCK_TIMEOUT_MS)
+                        type(job).objects.filter(pk=job.pk, status=job.Status.RUNNING).update(**_report_fields(
+                            pending.get("done"), pending.get("total"), pending.get("message")))
+                except Exception as exc:  # the database is away or the row locked: the next beat tries again
+                    logger.warning("could not write the heartbeat of %s #%s: %s", job._meta.label, job.pk, exc)
                     with self._lock:
                         self._pending = {**pending, **self._pending}
                 self._wake.wait(self.every)

@@ -70,3 +70,19 @@ def test_the_heartbeat_thread_keeps_a_long_step_alive_and_shows_progress_inside_
     assert (run.progress_done, run.message) == (60, "Assigning groups to people")  # read back on exit
     time.sleep(1.1)
     assert GroupingRun.objects.get(pk=run.pk).is_stale  # the thread ended with the block
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_thread_does_not_wait_for_a_lock_the_work_holds(user, settings):
+    """A start service's table lock, held by the work's open transaction (here: the test's):
+    the beats give up after their lock timeout instead of blocking the end of the job."""
+    from webapp.core.jobs import lock_table
+
+    settings.VISAGE_JOB_STALE_AFTER_S = 1
+    run = make_run(user)
+    lock_table(GroupingRun)
+    _, run = job_claim(GroupingRun, run.pk)
+    with JobHeartbeat(run):
+        time.sleep(0.3)
+        ended = time.monotonic()
+    assert time.monotonic() - ended < 2

@@ -174,7 +174,7 @@ def test_cancelling_a_running_run_leaves_nothing_behind(staff, faces_data_dir, s
     thread = threading.Thread(target=worker)
     thread.start()
     deadline = time.monotonic() + 240
-    while TrainingRun.objects.get(pk=run.pk).step < 1:
+    while TrainingRun.objects.get(pk=run.pk).progress_done < 1:
         assert thread.is_alive() and time.monotonic() < deadline, "the run never reached its first step"
         time.sleep(0.2)
     training_cancel(run_id=run.pk)
@@ -182,7 +182,7 @@ def test_cancelling_a_running_run_leaves_nothing_behind(staff, faces_data_dir, s
     assert not thread.is_alive()
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELLED
-    assert 1 <= run.step < 200
+    assert 1 <= run.progress_done < 200
     assert run.result_model is None and EmbeddingModel.objects.count() == shipped_versions()
     assert not run_dir(run.pk).exists()
     assert not (media_root / "models").exists() or not any((media_root / "models").iterdir())

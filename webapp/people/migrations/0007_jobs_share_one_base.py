@@ -1,6 +1,6 @@
 """GroupingRun and FaceMap become jobs (webapp.core.jobs.Job): heartbeat, claim times,
 error, progress as done/total. Existing rows keep their data: the grouping progress share
-becomes percent, the map's computed_at becomes finished_at."""
+becomes percent (0008, 0009), the map's computed_at becomes finished_at."""
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -8,18 +8,6 @@ from django.conf import settings
 from django.db import migrations, models
 
 STATUS = [("queued", "Queued"), ("running", "Running"), ("done", "Done"), ("failed", "Failed")]
-
-
-def progress_to_percent(apps, schema_editor):
-    GroupingRun = apps.get_model("people", "GroupingRun")
-    GroupingRun.objects.update(progress_done=models.functions.Round(models.F("progress") * 100), progress_total=100)
-    # A failed run's message was its error.
-    GroupingRun.objects.filter(status="failed").update(error=models.F("message"))
-
-
-def percent_to_progress(apps, schema_editor):
-    GroupingRun = apps.get_model("people", "GroupingRun")
-    GroupingRun.objects.update(progress=models.F("progress_done") / 100.0)
 
 
 def job_fields():
@@ -43,8 +31,6 @@ class Migration(migrations.Migration):
     operations = [
         *[migrations.AddField(model_name="groupingrun", name=name, field=field) for name, field in job_fields()],
         migrations.AddField(model_name="groupingrun", name="error", field=models.TextField(blank=True)),
-        migrations.RunPython(progress_to_percent, percent_to_progress),
-        migrations.RemoveField(model_name="groupingrun", name="progress"),
         migrations.AlterModelOptions(name="groupingrun", options={"abstract": False, "ordering": ["-created_at", "-id"]}),
         *[migrations.AddField(model_name="facemap", name=name, field=field) for name, field in job_fields()],
         migrations.RenameField(model_name="facemap", old_name="computed_at", new_name="finished_at"),
