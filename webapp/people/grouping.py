@@ -85,7 +85,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
                 moves.setdefault(person_id, []).append(face_id)
         for person_id, moved in moves.items():  # one UPDATE per person, not per face (100k faces)
             Face.objects.filter(pk__in=moved).update(
-                person_id=person_id, person_state=Face.PersonState.AUTO if person_id else "", person_confidence=None, group_key=person_id
+                person_id=person_id, person_state=Face.PersonState.AUTO if person_id else Face.PersonState.NONE, person_confidence=None, group_key=person_id
             )
         abandoned = {p for p in current.values() if p} - set(assignment.values())
         for person in Person.objects.filter(pk__in=abandoned, name=""):

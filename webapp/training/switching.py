@@ -15,6 +15,7 @@ import time
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from webapp.core.jobs import JobHeartbeat, lock_table
 from webapp.faces.crops import face_crops
