@@ -88,10 +88,6 @@ class Job(models.Model):
     def failure(self) -> str:
         return STOPPED if self.is_stale else self.error
 
-    @property
-    def progress_share(self) -> float:
-        return self.progress_done / self.progress_total if self.progress_total else 0.0
-
     def _update(self, only_status: tuple, **fields) -> bool:
         """Write ``fields`` if the row's status is in ``only_status``; mirror them on self."""
         updated = type(self).objects.filter(pk=self.pk, status__in=only_status).update(**fields)
@@ -105,18 +101,18 @@ class Job(models.Model):
         ``fields`` (loss, ETA); False once it is no longer running (failed as stale, cancelled)."""
         return self._update((self.Status.RUNNING,), **_report_fields(done, total, message), **fields)
 
-    def finish(self, *, status: str | None = None, message: str | None = None, **fields) -> bool:
-        """The job ended well: ``status`` (default done), progress full, ``fields`` saved."""
-        fields = {"status": status or self.Status.DONE, "finished_at": timezone.now(), **fields}
+    def finish(self, *, message: str | None = None, **fields) -> bool:
+        """The job is done: progress full, the kind's result ``fields`` saved."""
+        fields = {"status": self.Status.DONE, "finished_at": timezone.now(), **fields}
         if self.progress_total:
             fields.setdefault("progress_done", self.progress_total)
         if message is not None:
             fields["message"] = message[:300]
         return self._update(self.OPEN, **fields)
 
-    def fail(self, *, error: str, status: str | None = None) -> bool:
-        """An open job ends with ``error`` (default status failed); an ended one is left as it is."""
-        return self._update(self.OPEN, status=status or self.Status.FAILED, error=error[:4000], finished_at=timezone.now())
+    def fail(self, *, error: str) -> bool:
+        """An open job ends with ``error``; an ended one is left as it is."""
+        return self._update(self.OPEN, status=self.Status.FAILED, error=error[:4000], finished_at=timezone.now())
 
     def fail_if_stale(self) -> bool:
         """Fail this job if its worker died (see the module docstring); True if it did."""
@@ -183,12 +179,11 @@ class JobHeartbeat:
     """While the ``with`` block runs, a thread writes the job's heartbeat every quarter of
     VISAGE_JOB_STALE_AFTER_S, and the progress given to ``report`` as soon as it comes.
 
-    The thread has its own database connection in autocommit, so progress shows on the
-    page even while the work holds one long transaction (grouping records its edits as one
-    undoable operation), and a single long call (clustering, the map's projection) never
-    makes a live job look dead. The work may write the job row itself, but not hold that
-    row's lock (an open transaction that wrote it) when the block ends, or the thread, waiting
-    for the lock, is never joined."""
+    The thread has its own database connection and commits each beat, so progress shows on
+    the page even while the work holds one long transaction (grouping records its edits as
+    one undoable operation), and a single long call (clustering, the map's projection)
+    never makes a live job look dead. The work may write the job row itself; a beat that
+    meets the lock of such a write gives up after HEARTBEAT_LOCK_TIMEOUT_MS."""
 
     def __init__(self, job: Job) -> None:
         self.job = job
@@ -217,7 +212,10 @@ class JobHeartbeat:
 
     def _run(self) -> None:
         try:
-            while not self._stop:
+            while True:
+                self._wake.clear()  # before reading the flags: a later report or stop wakes the next wait
+                if self._stop:
+                    break
                 with self._lock:
                     pending, self._pending = self._pending, {}
                 job = self.job  # only read here: the work's thread owns the object
@@ -231,6 +229,5 @@ class JobHeartbeat:
                     with self._lock:
                         self._pending = {**pending, **self._pending}
                 self._wake.wait(self.every)
-                self._wake.clear()
         finally:
             connection.close()  # this thread's connection, not the worker's

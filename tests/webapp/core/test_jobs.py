@@ -86,3 +86,14 @@ def test_the_heartbeat_thread_does_not_wait_for_a_lock_the_work_holds(user, sett
         time.sleep(0.3)
         ended = time.monotonic()
     assert time.monotonic() - ended < 2
+
+
+@pytest.mark.django_db
+def test_the_heartbeat_thread_ends_with_the_block_not_at_its_next_beat(user, settings):
+    settings.VISAGE_JOB_STALE_AFTER_S = 120  # a beat every 30 s
+    _, run = job_claim(GroupingRun, make_run(user).pk)
+    for _ in range(5):
+        with JobHeartbeat(run) as heartbeat:
+            heartbeat.report(done=1)
+            ended = time.monotonic()
+        assert time.monotonic() - ended < 2
