@@ -60,7 +60,7 @@ def bench_model_use(checkpoint: str, *, owner):
     from django.conf import settings
 
     from webapp.faces.models import EmbeddingModel, Face
-    from webapp.training.claims import job_claim
+    from webapp.core.jobs import job_claim
     from webapp.training.models import ModelSwitch
     from webapp.training.switching import switch_execute, switch_start
 

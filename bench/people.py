@@ -109,7 +109,7 @@ def naming_quality(owner, truth: dict[int, str], reviews: int, *, grouped: bool)
 
     def scores() -> tuple[float, float, int]:
         rows = Face.objects.filter(owner=owner).exclude(pk__in=named).values_list("pk", "person__name", "person_state")
-        suggested = [(pk, name) for pk, name, state in rows if state == "auto" and name]
+        suggested = [(pk, name) for pk, name, state in rows if state == Face.PersonState.AUTO and name]
         correct_suggested = sum(truth[pk] == name for pk, name in suggested)
         correct_total = sum(truth[pk] == name for pk, name, state in rows if name)
         precision = correct_suggested / max(1, len(suggested))
@@ -140,15 +140,15 @@ def coverage_bound(owner, truth: dict[int, str], named: set[int], precision: flo
     measure it could add only the faces whose best guess is right, plus as many wrong
     ones as ``precision`` allows; that is printed as the coverage ceiling of the model."""
     rows = list(Face.objects.filter(owner=owner).values_list("pk", "person__name", "person_state", "embedding"))
-    evidence = [(name, e) for pk, name, state, e in rows if name and (pk in named or state == "auto")]
-    open_rows = [(pk, e) for pk, name, state, e in rows if pk not in named and not (state == "auto" and name)]
+    evidence = [(name, e) for pk, name, state, e in rows if name and (pk in named or state == Face.PersonState.AUTO)]
+    open_rows = [(pk, e) for pk, name, state, e in rows if pk not in named and not (state == Face.PersonState.AUTO and name)]
     if not evidence or not open_rows:
         return
     names = np.array([name for name, _ in evidence])
     distances = 1.0 - np.stack([e for _, e in open_rows]) @ np.stack([e for _, e in evidence]).T
     right = int(sum(truth[pk] == names[i] for (pk, _), i in zip(open_rows, distances.argmin(axis=1))))
     suggested = len(rows) - len(named) - len(open_rows)
-    correct = sum(truth[pk] == name for pk, name, state, _ in rows if pk not in named and state == "auto" and name)
+    correct = sum(truth[pk] == name for pk, name, state, _ in rows if pk not in named and state == Face.PersonState.AUTO and name)
     reachable = min(len(rows) - len(named), (correct + right) / precision)
     print(f"   {len(open_rows)} faces left open; the closest named or suggested face has the right name for {right} "
           f"({100 * right / len(open_rows):.1f} %): coverage at {100 * precision:.0f} % precision can reach at most "

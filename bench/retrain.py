@@ -56,7 +56,7 @@ def confirm_first_faces(owner, per_person: int) -> tuple[int, int]:
     confirmed = 0
     for name, face_ids in by_person.items():
         person = Person.objects.create(owner=owner, name=name)
-        confirmed += Face.objects.filter(pk__in=face_ids[:per_person]).update(person=person, person_state="confirmed")
+        confirmed += Face.objects.filter(pk__in=face_ids[:per_person]).update(person=person, person_state=Face.PersonState.CONFIRMED)
     return len(by_person), confirmed
 
 
@@ -88,7 +88,7 @@ def main() -> None:
         training_execute.apply(args=[run.pk], throw=True)
     wall = time.perf_counter() - started
     run.refresh_from_db()
-    print(f"run #{run.pk}: {run.status} in {wall:.0f} s wall ({run.total_steps} steps)", flush=True)
+    print(f"run #{run.pk}: {run.status} in {wall:.0f} s wall ({run.progress_total} steps)", flush=True)
     if run.error:
         print(run.error)
         return

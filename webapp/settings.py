@@ -254,8 +254,10 @@ VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 200)
 VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 40)
 # Faces re-embedded per transaction while switching versions.
 VISAGE_REEMBED_BATCH = _env_int("VISAGE_REEMBED_BATCH", 256)
-# A run or switch whose worker has not written a heartbeat for this long is taken over
-# (and resumed from its checkpoint) by the next worker that starts.
+# A job (grouping run, face map, retraining run, switch) whose worker has not written a
+# heartbeat for this long counts as stopped: the page says so and it can be started again;
+# runs and switches are also taken over (resumed) by the next worker that starts. Workers
+# beat every quarter of it while a job runs (webapp/core/jobs.py).
 VISAGE_JOB_STALE_AFTER_S = _env_int("VISAGE_JOB_STALE_AFTER_S", 120)
 
 # --- Login throttling and reconciler (issue #7) ---

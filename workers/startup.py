@@ -8,7 +8,7 @@ from __future__ import annotations
 from celery.signals import worker_ready
 
 from webapp.core.broker import send_quietly
-from webapp.training.claims import jobs_stale
+from webapp.core.jobs import jobs_stale
 from webapp.training.models import ModelSwitch, TrainingRun
 
 

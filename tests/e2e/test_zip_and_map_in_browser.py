@@ -78,7 +78,7 @@ def test_zip_upload_boxes_and_face_map(page, live_server, albums_dir, expected_f
     assert sum(title == "Unsorted #9ca3af" for title in titles.values()) == len(faces) - len(named)
     assert f"{len(faces)} faces, mapped" in page.inner_text("#face-map")
     face_map = FaceMap.objects.get(owner=user)
-    assert face_map.status == "done" and face_map.face_count == len(faces)
+    assert face_map.status == FaceMap.Status.DONE and face_map.face_count == len(faces)
 
     # Hovering a dot shows that face's crop beside it.
     first = page.locator("svg.facemap circle").first

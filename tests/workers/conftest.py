@@ -30,9 +30,10 @@ class Workers:
         self.processes: list[tuple[subprocess.Popen, Path]] = []
 
     def start(self, *, beat: bool = False, queues: str = "gpu,long,celery", pool: str = "solo",
-              **env: str) -> subprocess.Popen:
+              app: str = "workers.celery_app", **env: str) -> subprocess.Popen:
+        """``app``: the module holding the Celery app (tests.workers.slow_jobs slows jobs down)."""
         log = self.tmp_path / f"worker{len(self.processes)}.log"
-        command = [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
+        command = [sys.executable, "-m", "celery", "-A", app, "worker", "-Q", queues,
                    f"--pool={pool}", "--without-gossip", "--without-mingle", "--loglevel=INFO",
                    "-n", f"fault{len(self.processes)}@%h"]
         if pool == "prefork":

@@ -24,7 +24,7 @@ def wait_for_run(run_id: int, predicate, *, timeout: float, what: str, workers, 
         if predicate(run):
             return run
         workers.check_alive(process)
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: {run.status} {run.phase} step {run.step}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {run.status} {run.message} step {run.progress_done}"
         time.sleep(0.3)
 
 
@@ -40,10 +40,10 @@ def test_a_run_whose_worker_is_killed_resumes_from_its_checkpoint(workers, user,
     }
     first = workers.start(**env)
     run = training_start(user=user, owner_ids=None)
-    wait_for_run(run.pk, lambda r: r.step >= 3, timeout=300, what="step 3", workers=workers, process=first)
+    wait_for_run(run.pk, lambda r: r.progress_done >= 3, timeout=300, what="step 3", workers=workers, process=first)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
-    killed_at = TrainingRun.objects.get(pk=run.pk).step
+    killed_at = TrainingRun.objects.get(pk=run.pk).progress_done
     assert killed_at < STEPS
 
     time.sleep(3.5)  # the dead worker's heartbeat goes stale
@@ -51,6 +51,6 @@ def test_a_run_whose_worker_is_killed_resumes_from_its_checkpoint(workers, user,
     run = wait_for_run(run.pk, lambda r: not r.is_open, timeout=300, what="the run to end", workers=workers, process=second)
     assert run.status == TrainingRun.Status.FINISHED, run.error
     assert 1 <= run.data["resumed_from_step"] <= killed_at  # went on from a checkpoint, not from step 0
-    assert run.step == run.total_steps == STEPS
+    assert run.progress_done == run.progress_total == STEPS
     assert EmbeddingModel.objects.filter(pk=run.result_model_id, is_active=False).exists()
     assert "resumed from" in workers.log(1)

@@ -51,11 +51,14 @@ class Face(models.Model):
     embedding = VectorField(dimensions=EMBEDDING_DIM)
     thumbnail = models.BinaryField(editable=False)
     person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
-    # How the face got its person: "auto" (grouping or a suggested name; re-runs may move
-    # it) or "confirmed" (the user said so; nothing automatic ever moves it).
-    person_state = models.CharField(
-        max_length=10, blank=True, default="", choices=[("", "none"), ("auto", "auto"), ("confirmed", "confirmed")]
-    )
+    class PersonState(models.TextChoices):
+        """How the face got its person."""
+
+        NONE = "", "none"
+        AUTO = "auto", "auto"  # grouping or a suggested name; re-runs may move it
+        CONFIRMED = "confirmed", "confirmed"  # the user said so; nothing automatic ever moves it
+
+    person_state = models.CharField(max_length=10, blank=True, default=PersonState.NONE, choices=PersonState.choices)
     person_confidence = models.FloatField(null=True, blank=True)
     # The group the last grouping run put this face in (the id of that run's unnamed person
     # for it), kept when the face is later named or moved: naming one face of a group then

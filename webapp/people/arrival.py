@@ -23,7 +23,7 @@ SETTLE = timedelta(seconds=30)
 
 def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
     """k-NN against confirmed, named faces through the HNSW index: one query per face."""
-    if not Face.objects.filter(owner=owner, person_state="confirmed", person__name__gt="").exists():
+    if not Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="").exists():
         return 0  # nobody named yet: spare every new face its index query
     suggested = 0
     for face in Face.objects.filter(owner=owner, pk__in=face_ids, person__isnull=True).select_related("embedding_model"):
@@ -33,7 +33,7 @@ def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
         )
         if guess.person is not None and guess.confidence >= SUGGEST_MIN_CONFIDENCE:
             Face.objects.filter(pk=face.pk, person__isnull=True).update(
-                person=guess.person, person_state="auto", person_confidence=round(guess.confidence, 4)
+                person=guess.person, person_state=Face.PersonState.AUTO, person_confidence=round(guess.confidence, 4)
             )
             suggested += 1
     return suggested

@@ -12,15 +12,18 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from ml.grouping.cluster import group_embeddings
-from webapp.core.broker import send_on_commit
+from webapp.core.broker import send_quietly
+from webapp.core.jobs import Claim, JobHeartbeat, job_claim
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceRejection, GroupingRun, Person
 from webapp.people.oplog import recorded_operation
 from webapp.people.propagation import names_propagate
+
+
+NOT_QUEUED = "Grouping could not be queued (the task queue is unreachable); try again later."
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
     model = embedding_model_active()
     rows = list(
         Face.objects.filter(owner=owner, embedding_model=model)
-        .exclude(person_state="confirmed")
-        .exclude(person_state="auto", person__name__gt="")
+        .exclude(person_state=Face.PersonState.CONFIRMED)
+        .exclude(person_state=Face.PersonState.AUTO, person__name__gt="")
         .values_list("pk", "photo_id", "person_id", "embedding", "group_key")
     )
     if not rows:
@@ -65,7 +68,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
             members = face_ids[labels == label].tolist()
             person = _person_for_group(owner, op, members, current, taken)
             confirmed_photos = set(
-                Face.objects.filter(person=person, person_state="confirmed").values_list("photo_id", flat=True)
+                Face.objects.filter(person=person, person_state=Face.PersonState.CONFIRMED).values_list("photo_id", flat=True)
             )
             kept = [
                 f for f, photo in zip(members, photo_ids[labels == label].tolist())
@@ -83,7 +86,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
                 moves.setdefault(person_id, []).append(face_id)
         for person_id, moved in moves.items():  # one UPDATE per person, not per face (100k faces)
             Face.objects.filter(pk__in=moved).update(
-                person_id=person_id, person_state="auto" if person_id else "", person_confidence=None, group_key=person_id
+                person_id=person_id, person_state=Face.PersonState.AUTO if person_id else Face.PersonState.NONE, person_confidence=None, group_key=person_id
             )
         abandoned = {p for p in current.values() if p} - set(assignment.values())
         for person in Person.objects.filter(pk__in=abandoned, name=""):
@@ -109,36 +112,41 @@ def _person_for_group(owner, op, members: list[int], current: dict[int, int | No
     return person
 
 
-def grouping_start(*, owner, method: str | None = None) -> GroupingRun:
-    """Queue a grouping run; one at a time per user (a second start returns the running one)."""
+def grouping_start(*, owner, method: str | None = None, created_by=None) -> GroupingRun:
+    """Queue a grouping run; one at a time per user (a second start returns the open one,
+    unless its worker died: then that one fails and a new one starts)."""
     with transaction.atomic():
-        active = (
-            GroupingRun.objects.select_for_update()
-            .filter(owner=owner, status__in=[GroupingRun.Status.QUEUED, GroupingRun.Status.RUNNING])
-            .first()
-        )
-        if active is not None:
+        active = GroupingRun.objects.select_for_update().filter(owner=owner, status__in=GroupingRun.OPEN).first()
+        if active is not None and not active.fail_if_stale():
             return active
-        run = GroupingRun.objects.create(owner=owner, method=method or settings.VISAGE_GROUPING_METHOD)
-        send_on_commit("people.grouping_run_execute", args=[run.pk])
+        run = GroupingRun.objects.create(
+            owner=owner, method=method or settings.VISAGE_GROUPING_METHOD, created_by=created_by,
+            progress_total=GroupingRun.PROGRESS_TOTAL,
+        )
+
+        def send() -> None:
+            if not send_quietly("people.grouping_run_execute", args=[run.pk]):
+                run.fail(error=NOT_QUEUED)
+
+        transaction.on_commit(send)
     return run
 
 
-def grouping_run_execute(*, run_id: int) -> GroupingResult:
-    """The task body: run the grouping and keep the run row up to date for the page."""
-    run = GroupingRun.objects.select_related("owner").get(pk=run_id)
-
-    def report(share: float, message: str) -> None:
-        GroupingRun.objects.filter(pk=run.pk).update(status=GroupingRun.Status.RUNNING, progress=share, message=message)
-
-    report(0.0, "Starting")
+def grouping_run_execute(*, run_id: int) -> GroupingResult | None:
+    """The task body: claim the run, group, and keep the run row up to date for the page.
+    None when this delivery has nothing to do (the run ended, or a live worker holds it)."""
+    claim, run = job_claim(GroupingRun, run_id)
+    if claim is not Claim.TAKEN:
+        return None
     try:
-        result = faces_group(owner=run.owner, method=run.method, report=report)
+        with JobHeartbeat(run) as heartbeat:
+            heartbeat.report(done=0, message="Starting")
+            result = faces_group(
+                owner=run.owner, method=run.method,
+                report=lambda share, message: heartbeat.report(done=round(share * GroupingRun.PROGRESS_TOTAL), message=message),
+            )
     except Exception as exc:
-        GroupingRun.objects.filter(pk=run.pk).update(status=GroupingRun.Status.FAILED, message=f"Grouping failed: {exc}"[:300], finished_at=timezone.now())
+        run.fail(error=f"Grouping failed: {exc}")
         raise
-    GroupingRun.objects.filter(pk=run.pk).update(
-        status=GroupingRun.Status.DONE, progress=1.0, finished_at=timezone.now(),
-        message=f"{result.groups} group(s); {result.unsorted_faces} face(s) left unsorted",
-    )
+    run.finish(message=f"{result.groups} group(s); {result.unsorted_faces} face(s) left unsorted")
     return result

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from webapp.core.jobs import Job
 from webapp.people.naming import name_key
 
 
@@ -52,15 +53,13 @@ class Operation(models.Model):
         ordering = ["-created_at", "-id"]
 
 
-class FaceMap(models.Model):
-    """The latest 2-D map of a user's faces, computed by a task and cached here."""
+class FaceMap(Job):
+    """The latest 2-D map of a user's faces, computed by a task and cached here; one row
+    per user, queued again when the library has changed (finished_at: when it was mapped)."""
 
     owner = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="face_map")
     points = models.JSONField(default=list)  # [[face_id, x, y], ...] with x, y in [0, 1]
     face_count = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=10, default="queued")  # queued / running / done / failed
-    error = models.TextField(blank=True)
-    computed_at = models.DateTimeField(null=True, blank=True)
 
 
 class PersonDistinction(models.Model):
@@ -73,22 +72,11 @@ class PersonDistinction(models.Model):
         constraints = [models.UniqueConstraint(fields=["first", "second"], name="one_distinction_per_pair")]
 
 
-class GroupingRun(models.Model):
-    """A grouping run the user started, for the progress bar on the people page."""
+class GroupingRun(Job):
+    """A grouping run of one library (from the people page's button, or once uploads
+    settle: then created_by is empty), for the progress bar on the people page."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+    PROGRESS_TOTAL = 100  # progress is reported in percent
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grouping_runs")
     method = models.CharField(max_length=20)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress = models.FloatField(default=0.0)  # 0..1
-    message = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]

@@ -34,11 +34,11 @@ def names_propagate(*, owner, recorder) -> int:
     model = embedding_model_active()
     faces = Face.objects.filter(owner=owner, embedding_model=model)
     labelled = list(
-        faces.filter(person_state="confirmed", person__isnull=False).exclude(person__name="")
+        faces.filter(person_state=Face.PersonState.CONFIRMED, person__isnull=False).exclude(person__name="")
         .values_list("person_id", "embedding", "group_key")
     )
     open_faces = list(
-        faces.exclude(person_state="confirmed")
+        faces.exclude(person_state=Face.PersonState.CONFIRMED)
         .values_list("pk", "person_id", "person_state", "person_confidence", "embedding", "person__name", "group_key")
     )
     if not open_faces:
@@ -62,7 +62,7 @@ def names_propagate(*, owner, recorder) -> int:
                 keep = [i for i, person in enumerate(labels[idx]) if person not in refused]
                 guess = knn_guess(dist[keep], list(labels[idx][keep]), threshold=naming_threshold(model), k=k)
                 if guess.label is not None and guess.confidence >= SUGGEST_MIN_CONFIDENCE:
-                    new_state[row[0]] = (int(guess.label), "auto", round(float(guess.confidence), 4))
+                    new_state[row[0]] = (int(guess.label), Face.PersonState.AUTO, round(float(guess.confidence), 4))
 
     new_state.update(_group_suggestions(labelled, open_faces, rejected, skip=new_state))
 
@@ -70,7 +70,7 @@ def names_propagate(*, owner, recorder) -> int:
     for face_id, person_id, state, confidence, _embedding, person_name, _group in open_faces:
         if face_id in new_state:
             target = new_state[face_id]
-        elif state == "auto" and person_name:
+        elif state == Face.PersonState.AUTO and person_name:
             target = (None, "", None)  # an old suggestion the evidence no longer supports
         else:
             continue  # unsorted, or grouped with an unnamed person: grouping's business
@@ -108,5 +108,5 @@ def _group_suggestions(labelled, open_faces, rejected: dict[int, set[int]], *, s
             continue  # no group, no named face in it, or the user gave its faces two names
         (person_id, count), = votes.items()
         if person_id not in rejected.get(face_id, set()):
-            found[face_id] = (int(person_id), "auto", round(count / (count + 1), 4))
+            found[face_id] = (int(person_id), Face.PersonState.AUTO, round(count / (count + 1), 4))
     return found

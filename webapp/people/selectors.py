@@ -90,7 +90,7 @@ def review_queue(*, owner, limit: int | None = REVIEW_BATCH) -> QuerySet[Face]:
     in bundles (review_items)."""
 
     return (
-        Face.objects.filter(owner=owner, person_state="auto", person__name__gt="")
+        Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="")
         .select_related("person", "photo")
         .defer("embedding", "thumbnail", "photo__thumbnail")
         .annotate(doubt=Abs(F("person_confidence") - SUGGEST_MIN_CONFIDENCE))
@@ -143,7 +143,7 @@ def _reference_faces(person_ids: set[int]) -> dict[int, Face]:
 
 
 def review_count(*, owner) -> int:
-    return Face.objects.filter(owner=owner, person_state="auto", person__name__gt="").count()
+    return Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="").count()
 
 
 def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:

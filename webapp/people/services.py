@@ -10,9 +10,6 @@ from webapp.people.naming import name_key
 from webapp.people.oplog import OperationRecorder, recorded_operation
 from webapp.people.propagation import names_propagate
 
-CONFIRMED = "confirmed"
-AUTO = "auto"
-
 
 class EditError(ValueError):
     """An edit that makes no sense; the message is shown to the user."""
@@ -67,7 +64,7 @@ def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
 def _assign_confirmed(op: OperationRecorder, faces: list[Face], person: Person) -> None:
     ids = [f.pk for f in faces]
     FaceRejection.objects.filter(face_id__in=ids, person=person).delete()
-    Face.objects.filter(pk__in=ids).update(person=person, person_state=CONFIRMED, person_confidence=None)
+    Face.objects.filter(pk__in=ids).update(person=person, person_state=Face.PersonState.CONFIRMED, person_confidence=None)
 
 
 def person_rename(*, owner, person_id: int, name: str) -> Person:
@@ -80,9 +77,9 @@ def person_rename(*, owner, person_id: int, name: str) -> Person:
             # become confirmed, so neither name propagation (which would treat them as
             # suggestions without evidence) nor the next grouping run takes them away.
             # A wrong member is then fixed like any other: "Remove from person".
-            members = list(person.faces.filter(person_state=AUTO).values_list("pk", flat=True))
+            members = list(person.faces.filter(person_state=Face.PersonState.AUTO).values_list("pk", flat=True))
             op.touch_faces(members)
-            Face.objects.filter(pk__in=members).update(person_state=CONFIRMED, person_confidence=None)
+            Face.objects.filter(pk__in=members).update(person_state=Face.PersonState.CONFIRMED, person_confidence=None)
         person.name = name
         person.save(update_fields=["name"])
         names_propagate(owner=owner, recorder=op)
@@ -175,7 +172,7 @@ def suggestions_settle(*, owner, confirm_ids: Iterable[int], reject_ids: Iterabl
     others are not. One operation (one undo), one recompute of the other suggestions.
     Returns (confirmed, rejected)."""
     confirm_ids, reject_ids = set(map(int, confirm_ids)), set(map(int, reject_ids)) - set(map(int, confirm_ids))
-    faces = [f for f in _owned_faces(owner, confirm_ids | reject_ids) if f.person_id and f.person_state == AUTO]
+    faces = [f for f in _owned_faces(owner, confirm_ids | reject_ids) if f.person_id and f.person_state == Face.PersonState.AUTO]
     if not faces:
         raise EditError("Those faces have no open suggestion.")
     confirm = [f for f in faces if f.pk in confirm_ids]
@@ -188,7 +185,7 @@ def suggestions_settle(*, owner, confirm_ids: Iterable[int], reject_ids: Iterabl
     }[kind]
     with recorded_operation(owner=owner, kind=kind, summary=summary) as op:
         op.touch_faces([f.pk for f in faces])  # names_propagate records the faces it changes itself
-        Face.objects.filter(pk__in=[f.pk for f in confirm]).update(person_state=CONFIRMED, person_confidence=None)
+        Face.objects.filter(pk__in=[f.pk for f in confirm]).update(person_state=Face.PersonState.CONFIRMED, person_confidence=None)
         for face in reject:
             FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
         Face.objects.filter(pk__in=[f.pk for f in reject]).update(person=None, person_state="", person_confidence=None)

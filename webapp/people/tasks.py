@@ -16,6 +16,8 @@ from webapp.people import arrival, facemap, grouping
 def grouping_run_execute(run_id: int) -> dict:
     """Carry out a grouping run (from the page's button, or once uploads settle)."""
     result = grouping.grouping_run_execute(run_id=run_id)
+    if result is None:
+        return {}  # a duplicate delivery: the run ended or a live worker holds it
     return {"groups": result.groups, "grouped": result.grouped_faces, "unsorted": result.unsorted_faces}
 
 

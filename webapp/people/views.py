@@ -8,11 +8,12 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.people import selectors, services
 from webapp.people.facemap import facemap_points, facemap_request
 from webapp.people.grouping import grouping_start
+from webapp.people.models import FaceMap
 from webapp.people.oplog import NothingToUndo, operation_undo
 
 
@@ -179,7 +180,7 @@ def pair_answer(request):
 
 @require_POST
 def group(request):
-    grouping_start(owner=request.user, method=request.POST.get("method") or None)
+    grouping_start(owner=request.user, method=request.POST.get("method") or None, created_by=request.user)
     return _back(request)
 
 
@@ -198,10 +199,13 @@ def undo(request):
     return _back(request)
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def face_map(request):
-    face_map = facemap_request(owner=request.user)
-    points = facemap_points(owner=request.user, face_map=face_map) if face_map.status == "done" else []
+    """POST: compute again after a failure."""
+    face_map = facemap_request(owner=request.user, again=request.method == "POST")
+    if request.method == "POST" and not request.htmx:
+        return redirect("face-map")
+    points = facemap_points(owner=request.user, face_map=face_map) if face_map.status == FaceMap.Status.DONE else []
     for point in points:
         point["hue"] = round((point["person"] or 0) * 137.508) % 360
     template = "people/_face_map.html" if request.htmx else "people/face_map.html"

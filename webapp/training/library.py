@@ -22,7 +22,7 @@ class LibraryStock:
 def confirmed_faces(*, owner_ids: list[int] | None) -> QuerySet[Face]:
     """Confirmed faces of people with at least two of them, in the chosen libraries
     (None: every user's)."""
-    faces = Face.objects.filter(person_state="confirmed", person__isnull=False)
+    faces = Face.objects.filter(person_state=Face.PersonState.CONFIRMED, person__isnull=False)
     if owner_ids is not None:
         faces = faces.filter(owner_id__in=owner_ids)
     eligible = (

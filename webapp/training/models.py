@@ -1,34 +1,14 @@
 """Jobs behind the admin's "Face model" page: retraining runs and switches of version."""
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
 
-
-class BackgroundJob(models.Model):
-    """What every long job row has: who started it, its status (OPEN: not ended yet), the
-    heartbeat of the worker holding it (webapp/training/claims.py) and how it ended."""
-
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    # Written by the worker while it holds the job; a stale one means the worker died.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    OPEN: tuple = ()
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at", "-id"]
-
-    @property
-    def is_open(self) -> bool:
-        return self.status in self.OPEN
+from webapp.core.jobs import Job
 
 
-class TrainingRun(BackgroundJob):
-    """One fine-tuning of the active network on the libraries' confirmed people."""
+class TrainingRun(Job):
+    """One fine-tuning of the active network on the libraries' confirmed people; progress
+    counts training steps, message is the phase the run is in."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -46,9 +26,6 @@ class TrainingRun(BackgroundJob):
     base_model = models.ForeignKey("faces.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
     result_model = models.ForeignKey("faces.EmbeddingModel", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    phase = models.CharField(max_length=200, blank=True)
-    step = models.PositiveIntegerField(default=0)
-    total_steps = models.PositiveIntegerField(default=0)
     loss = models.FloatField(null=True, blank=True)
     eta_seconds = models.FloatField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)
@@ -56,19 +33,19 @@ class TrainingRun(BackgroundJob):
     metrics = models.JSONField(default=dict, blank=True, help_text="old vs new on held-out people and celeba5 val")
     recommend_promote = models.BooleanField(null=True, blank=True)
     recommendation = models.TextField(blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def epoch(self) -> int | None:
         """1-based epoch of the current step (the page shows "epoch 2 of 3")."""
         epochs = self.data.get("epochs")
-        if not epochs or not self.total_steps:
+        if not epochs or not self.progress_total:
             return None
-        return min(epochs, self.step * epochs // self.total_steps + 1)
+        return min(epochs, self.progress_done * epochs // self.progress_total + 1)
 
 
-class ModelSwitch(BackgroundJob):
-    """Re-embedding every face with ``target`` and then making it the active version."""
+class ModelSwitch(Job):
+    """Re-embedding every face with ``target`` and then making it the active version;
+    progress counts faces."""
 
     class Kind(models.TextChoices):
         PROMOTE = "promote", "Promote"
@@ -86,6 +63,4 @@ class ModelSwitch(BackgroundJob):
     target = models.ForeignKey("faces.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
     previous = models.ForeignKey("faces.EmbeddingModel", on_delete=models.PROTECT, related_name="+")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    faces_total = models.PositiveIntegerField(default=0)
-    faces_done = models.PositiveIntegerField(default=0)
     eta_seconds = models.FloatField(null=True, blank=True)

@@ -1,10 +1,9 @@
-"""What a running retraining run tells its row: phase, step, loss, ETA and the worker's
-heartbeat; and whether the admin has asked it to stop."""
+"""What a running retraining run tells its row: phase (the job's message), step, loss, ETA
+and the worker's heartbeat (webapp.core.jobs.Job.report); and whether the admin has asked
+it to stop."""
 from __future__ import annotations
 
 import math
-
-from django.utils import timezone
 
 from ml.learning.trainer import StepResult, TrainState
 from webapp.training.models import TrainingRun
@@ -12,11 +11,6 @@ from webapp.training.models import TrainingRun
 
 class RunCancelled(Exception):
     pass
-
-
-def run_report(run_id: int, **fields) -> None:
-    """The one place a run's progress reaches its row; every report is a heartbeat."""
-    TrainingRun.objects.filter(pk=run_id).update(heartbeat_at=timezone.now(), **fields)
 
 
 def run_data_update(run_id: int, **values) -> dict:
@@ -36,16 +30,16 @@ class RunProgress:
     RunCancelled at a phase change once the admin has asked to cancel."""
 
     def __init__(self, run: TrainingRun) -> None:
+        self.run = run
         self.run_id = run.pk
 
     def phase(self, text: str) -> None:
-        run_report(self.run_id, phase=text[:200])
+        self.run.report(message=text[:200])
         self.check_cancel()
 
     def step(self, state: TrainState, result: StepResult) -> None:
         eta = state.seconds / max(1, state.step) * (state.total_steps - state.step)
-        run_report(self.run_id, step=state.step, total_steps=state.total_steps, loss=_finite(result.loss),
-                   eta_seconds=eta, phase="training")
+        self.run.report(done=state.step, total=state.total_steps, message="training", loss=_finite(result.loss), eta_seconds=eta)
 
     def validated(self, state: TrainState, record: dict) -> None:
         """Each epoch's training figures (the trainer's log record) go into data["log"]."""

@@ -13,6 +13,7 @@ numbers). Its scratch files are kept only while it can resume (scratch.py)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -22,11 +23,11 @@ from django.utils import timezone
 from ml.evaluation.model_compare import TooLittleData, checkpoints_compare, people_split, recommend
 from ml.faces.checkpoint import file_sha256
 from webapp.core.broker import send_on_commit
+from webapp.core.jobs import JobHeartbeat, lock_table
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.registry import checkpoint_file_fields, model_version_create
 from webapp.faces.runtime import STORED_PREFIX, checkpoint_path
 from webapp.faces.selectors import embedding_model_active
-from webapp.training.claims import lock_table
 from webapp.training.dataset import base_set_problem, run_dataset_collect
 from webapp.training.finetune import run_finetune
 from webapp.training.library import confirmed_faces
@@ -52,7 +53,9 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
     with transaction.atomic():
         lock_table(TrainingRun)
         running = TrainingRun.objects.filter(status__in=TrainingRun.OPEN).first()
-        if running is not None:
+        if running is not None and running.fail_if_stale():
+            transaction.on_commit(lambda: run_scratch_remove(running.pk))
+        elif running is not None:
             raise RunRefused(f"Run #{running.pk} is {running.get_status_display().lower()}: one run at a time.")
         people = confirmed_faces(owner_ids=owner_ids).values("person_id").distinct().count()
         try:
@@ -61,20 +64,21 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
             raise RunRefused(f"Too little data: {exc}. Confirm more faces on the People pages first.") from exc
         run = TrainingRun.objects.create(
             created_by=user, owner_ids=owner_ids, base_model=embedding_model_active(),
-            phase="waiting for a worker on the long queue",
+            message="waiting for a worker on the long queue",
         )
         send_on_commit("training.training_execute", args=[run.pk])
     return run
 
 
 def training_cancel(*, run_id: int) -> TrainingRun:
-    """A queued run ends at once; a running one stops at its next step and cleans up."""
+    """A queued run, or one whose worker died, ends at once; a running one stops at its
+    next step and cleans up."""
     with transaction.atomic():
         run = TrainingRun.objects.select_for_update().filter(pk=run_id).first()
         if run is None or not run.is_open:
             raise RunRefused("Only a queued or running run can be cancelled.")
-        if run.status == TrainingRun.Status.QUEUED:
-            run.status, run.finished_at, run.phase = TrainingRun.Status.CANCELLED, timezone.now(), "cancelled"
+        if run.status == TrainingRun.Status.QUEUED or run.is_stale:
+            run.status, run.finished_at, run.message = TrainingRun.Status.CANCELLED, timezone.now(), "cancelled"
         run.cancel_requested = True
         run.save()
     if run.status == TrainingRun.Status.CANCELLED:
@@ -101,9 +105,14 @@ def training_discard(*, run_id: int) -> TrainingRun:
 
 
 def training_execute(*, run: TrainingRun) -> TrainingRun:
-    """Carry out a claimed run (see claims.job_claim) to finished, cancelled or failed."""
-    progress = RunProgress(run)
-    folder = run_dir(run.pk)
+    """Carry out a claimed run (see webapp.core.jobs.job_claim) to finished, cancelled or failed."""
+    with JobHeartbeat(run):  # beats between progress reports too: evaluating can take minutes
+        _carry_out(run, RunProgress(run), run_dir(run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def _carry_out(run: TrainingRun, progress: RunProgress, folder: Path) -> None:
     stored_name = None
     try:
         progress.check_cancel()
@@ -122,7 +131,7 @@ def training_execute(*, run: TrainingRun) -> TrainingRun:
             model = _register(run, new_checkpoint, stored_name, metrics["new"])
             TrainingRun.objects.filter(pk=run.pk).update(
                 status=TrainingRun.Status.FINISHED, result_model=model, metrics=metrics, recommend_promote=promote,
-                recommendation=reason, phase="finished", eta_seconds=0, finished_at=timezone.now(),
+                recommendation=reason, message="finished", eta_seconds=0, finished_at=timezone.now(),
             )
     except RunCancelled:
         _end(run, TrainingRun.Status.CANCELLED, "cancelled", stored_name)
@@ -132,15 +141,13 @@ def training_execute(*, run: TrainingRun) -> TrainingRun:
         logger.exception("training run %s failed", run.pk)
         _end(run, TrainingRun.Status.FAILED, "failed", stored_name, error=f"{type(exc).__name__}: {exc}")
     run_scratch_remove(run.pk)  # ended: it cannot resume, and the model is stored
-    run.refresh_from_db()
-    return run
 
 
 def _end(run: TrainingRun, status: str, phase: str, stored_name: str | None, error: str = "") -> None:
     """Cancelled or failed: no model row and no stored checkpoint are left."""
     if stored_name:
         default_storage.delete(stored_name)
-    TrainingRun.objects.filter(pk=run.pk).update(status=status, phase=phase, error=error[:4000], finished_at=timezone.now())
+    TrainingRun.objects.filter(pk=run.pk).update(status=status, message=phase, error=error[:4000], finished_at=timezone.now())
 
 
 def _register(run: TrainingRun, checkpoint, stored_name: str, new_metrics: dict) -> EmbeddingModel:

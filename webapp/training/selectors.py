@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from webapp.core.broker import queue_workers, task_queue
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
-from webapp.training.claims import stale_after
+from webapp.core.jobs import stale_after
 from webapp.training.models import ModelSwitch, TrainingRun
 
 

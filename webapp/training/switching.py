@@ -18,12 +18,12 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from webapp.core.broker import send_on_commit
+from webapp.core.jobs import JobHeartbeat, lock_table
 from webapp.faces.crops import face_crops
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.propagation import names_refresh
-from webapp.training.claims import lock_table
 from webapp.training.models import ModelSwitch, TrainingRun
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ def switch_start(*, target_id: int, user, kind: str) -> ModelSwitch:
     with transaction.atomic():
         lock_table(ModelSwitch)
         running = ModelSwitch.objects.filter(status__in=ModelSwitch.OPEN).first()
-        if running is not None:
+        if running is not None and not running.fail_if_stale():  # its staged vectors serve the next switch
             raise SwitchRefused(f"A switch to v{running.target.version} is in progress; wait until it is done.")
         target = EmbeddingModel.objects.filter(pk=target_id).first()
         if target is None:
@@ -50,7 +50,7 @@ def switch_start(*, target_id: int, user, kind: str) -> ModelSwitch:
         if kind == ModelSwitch.Kind.PROMOTE and target.activated_at is not None:
             raise SwitchRefused(f"v{target.version} was active before: roll back to it instead.")
         switch = ModelSwitch.objects.create(
-            kind=kind, target=target, previous=active, created_by=user, faces_total=Face.objects.count()
+            kind=kind, target=target, previous=active, created_by=user, progress_total=Face.objects.count()
         )
         send_on_commit("training.switch_execute", args=[switch.pk])
     return switch
@@ -82,17 +82,15 @@ def switch_reembed_batch(*, switch: ModelSwitch, batch_size: int) -> int:
 
 def switch_execute(*, switch: ModelSwitch, batch_size: int) -> ModelSwitch:
     """Re-embed in batches (progress and ETA on the row), then finish. ``switch`` must be
-    claimed by this worker (see claims.job_claim)."""
+    claimed by this worker (see webapp.core.jobs.job_claim)."""
     started, done_here = time.monotonic(), 0
-    while count := switch_reembed_batch(switch=switch, batch_size=batch_size):
-        done_here += count
-        remaining, total = pending_faces(switch.target).count(), Face.objects.count()
-        rate = done_here / max(time.monotonic() - started, 1e-6)
-        ModelSwitch.objects.filter(pk=switch.pk).update(
-            faces_total=total, faces_done=max(0, total - remaining),
-            eta_seconds=remaining / rate if rate else None, heartbeat_at=timezone.now(),
-        )
-    return switch_finish(switch=switch, batch_size=batch_size)
+    with JobHeartbeat(switch):  # the last transaction (the swap) is one long step
+        while count := switch_reembed_batch(switch=switch, batch_size=batch_size):
+            done_here += count
+            remaining, total = pending_faces(switch.target).count(), Face.objects.count()
+            rate = done_here / max(time.monotonic() - started, 1e-6)
+            switch.report(done=max(0, total - remaining), total=total, eta_seconds=remaining / rate if rate else None)
+        return switch_finish(switch=switch, batch_size=batch_size)
 
 
 def switch_finish(*, switch: ModelSwitch, batch_size: int) -> ModelSwitch:
@@ -123,9 +121,7 @@ def switch_finish(*, switch: ModelSwitch, batch_size: int) -> ModelSwitch:
             )
             cursor.execute(f"DELETE FROM {FaceEmbedding._meta.db_table} WHERE embedding_model_id = %(target)s", params)
         total = Face.objects.count()
-        ModelSwitch.objects.filter(pk=switch.pk).update(
-            status=ModelSwitch.Status.DONE, faces_total=total, faces_done=total, eta_seconds=0, finished_at=now
-        )
+        switch.finish(progress_total=total, progress_done=total, eta_seconds=0)
         if switch.kind == ModelSwitch.Kind.PROMOTE:
             TrainingRun.objects.filter(result_model=target, status=TrainingRun.Status.FINISHED).update(
                 status=TrainingRun.Status.PROMOTED
@@ -148,7 +144,7 @@ def suggestions_recompute() -> None:
 def switch_fail(*, switch_id: int, error: str) -> None:
     """Record the error; the active version and Face rows are untouched (the swap is one
     transaction), so nothing half-switched remains. Staged vectors are kept for a retry."""
-    ModelSwitch.objects.filter(pk=switch_id).update(status=ModelSwitch.Status.FAILED, error=error[:2000], finished_at=timezone.now())
+    ModelSwitch.objects.get(pk=switch_id).fail(error=error)
 
 
 def embeddings_cleanup() -> int:

@@ -3,14 +3,14 @@ by the worker's autodiscover_tasks() and queued by name (webapp.core.broker).
 
 Both run on the `long` queue (their own workers, so uploads on `gpu` keep flowing), are
 acks_late, and take the job row's id; the row decides whether this delivery does the
-work (see webapp/training/claims.py)."""
+work (see webapp/core/jobs.py)."""
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
 from webapp.training import runs, switching
-from webapp.training.claims import Claim, job_claim, stale_after
+from webapp.core.jobs import Claim, job_claim, stale_after
 from webapp.training.models import ModelSwitch, TrainingRun
 
 HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x VISAGE_JOB_STALE_AFTER_S for the holder
@@ -18,7 +18,7 @@ HELD_RETRIES = 30  # a duplicate delivery waits up to 30 x VISAGE_JOB_STALE_AFTE
 
 def _claim_or_wait(task, model_class, pk: int):
     """The job row if this delivery does the work, None if it is over; a job another
-    worker holds makes this delivery retry later (see claims.job_claim)."""
+    worker holds makes this delivery retry later (see webapp.core.jobs.job_claim)."""
     claim, job = job_claim(model_class, pk)
     if claim is Claim.HELD_ELSEWHERE:
         raise task.retry(countdown=stale_after().total_seconds())

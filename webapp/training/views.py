@@ -29,7 +29,8 @@ def staff_required(view):
 
 def _jobs_context() -> dict:
     run, switch = selectors.training_run_open(), selectors.model_switch_latest()
-    return {"open_run": run, "switch": switch, "busy": run is not None or (switch is not None and switch.is_open)}
+    busy = (run is not None and run.is_active) or (switch is not None and switch.is_active)
+    return {"open_run": run, "switch": switch, "busy": busy}
 
 
 @require_GET

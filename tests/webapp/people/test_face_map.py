@@ -24,7 +24,7 @@ def test_face_map_is_computed_in_a_task_and_drawn(alice_client, user, albums_dir
         first = alice_client.get(reverse("face-map")).content.decode()
     assert "Computing the face map" in first  # the task runs after the page answered
     face_map = FaceMap.objects.get(owner=user)
-    assert face_map.status == "done" and face_map.face_count == len(faces) == 20
+    assert face_map.status == FaceMap.Status.DONE and face_map.face_count == len(faces) == 20
     assert all(0 <= x <= 1 and 0 <= y <= 1 for _, x, y in face_map.points)
 
     page = alice_client.get(reverse("face-map")).content.decode()

@@ -95,7 +95,7 @@ def test_group_button_runs_a_task_with_progress(alice_client, user, library, dja
     for callback in callbacks:
         callback()  # the worker picks the task up
     run = GroupingRun.objects.get(owner=user)
-    assert run.status == "done" and run.progress == 1.0 and "group(s)" in run.message
+    assert run.status == GroupingRun.Status.DONE and run.progress_done == run.progress_total == 100 and "group(s)" in run.message
     assert Operation.objects.filter(owner=user, kind="group").count() == 1
     finished = alice_client.get(reverse("people-list")).content.decode()
     assert "Last grouping" in finished and run.message in finished

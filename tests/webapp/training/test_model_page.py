@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tests.conftest import make_user
 from webapp.faces.selectors import embedding_model_active
@@ -71,8 +72,9 @@ def test_starting_with_no_library_ticked_says_so(client, staff):
 
 
 def test_a_second_start_says_one_is_running(client, staff, faces_data_dir):
-    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, phase="training",
-                               step=7, total_steps=10, data={"epochs": 2}, loss=0.0312, eta_seconds=42)
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, message="training",
+                               progress_done=7, progress_total=10, data={"epochs": 2}, loss=0.0312, eta_seconds=42,
+                               heartbeat_at=timezone.now())
     client.force_login(staff)
     response = client.post(reverse("model-run-start"), {"owner": "all"}, follow=True)
     page = response.content.decode()
@@ -162,3 +164,37 @@ def test_a_worker_that_answers_while_busy_says_what_it_runs(client, staff, monke
     client.force_login(staff)
     page = client.get(reverse("model-page")).content.decode()
     assert "worker is busy: running long@host1: training.training_execute." in page
+
+
+def stopped_at(seconds_ago: float):
+    return timezone.now() - timezone.timedelta(seconds=seconds_ago)
+
+
+def test_a_run_whose_worker_died_shows_as_stopped_and_cancels_at_once(client, staff, settings):
+    settings.VISAGE_JOB_STALE_AFTER_S = 60
+    run = TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING,
+                                     progress_done=3, progress_total=10, heartbeat_at=stopped_at(61))
+    client.force_login(staff)
+    box = client.get(reverse("model-jobs")).content.decode()
+    assert "The worker stopped before the job was done" in box and "step 3 of 10" in box and "every 2s" not in box
+    client.post(reverse("model-run-cancel", kwargs={"run_id": run.pk}))
+    run.refresh_from_db()
+    assert run.status == TrainingRun.Status.CANCELLED and run.finished_at is not None
+
+
+def test_a_switch_whose_worker_died_gives_way_to_a_new_one(staff, settings, django_capture_on_commit_callbacks):
+    from webapp.core.jobs import STOPPED
+    from webapp.faces.models import EmbeddingModel
+    from webapp.training.switching import switch_start
+
+    settings.VISAGE_JOB_STALE_AFTER_S = 60
+    active = embedding_model_active()
+    target = EmbeddingModel.objects.exclude(pk=active.pk).first()
+    kind = ModelSwitch.Kind.ROLLBACK if target.activated_at else ModelSwitch.Kind.PROMOTE
+    dead = ModelSwitch.objects.create(kind=kind, target=target, previous=active, status=ModelSwitch.Status.RUNNING,
+                                      heartbeat_at=stopped_at(61))
+    with django_capture_on_commit_callbacks(execute=False):
+        again = switch_start(target_id=target.pk, user=staff, kind=kind)
+    dead.refresh_from_db()
+    assert again.pk != dead.pk and again.status == ModelSwitch.Status.QUEUED
+    assert (dead.status, dead.error) == (ModelSwitch.Status.FAILED, STOPPED)

@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
+from webapp.core.jobs import Claim, job_claim
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.faces.selectors import embedding_model_active
 from webapp.faces.similarity import nearest_faces
-from webapp.training.claims import Claim, job_claim
 from webapp.training.models import ModelSwitch, TrainingRun
 from webapp.training.finetune import batch_shape
 from webapp.training.runs import RunRefused, training_discard, training_execute, training_start
@@ -47,7 +48,7 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
         run = training_start(user=staff, owner_ids=None)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FINISHED, run.error
-    assert run.step == run.total_steps == 2  # one epoch of the two batches this set makes (cap: 3)
+    assert run.progress_done == run.progress_total == 2  # one epoch of the two batches this set makes (cap: 3)
     assert run.data["heldout_people"] >= 2 and run.data["training_people"] + run.data["heldout_people"] == len(named)
     # The default 200 people + 40 a batch, cut down to this set: two batches an epoch at least.
     people_with_k = run.data["training_people"] + 20  # 100 celeba5 train images: 20 people x 5
@@ -83,7 +84,7 @@ def test_run_promote_and_roll_back(staff, other_user, faces_data_dir, django_cap
         switch_start(target_id=v1.pk, user=staff, kind=ModelSwitch.Kind.ROLLBACK)
 
     switch = switch_execute(switch=switch, batch_size=16)
-    assert switch.status == ModelSwitch.Status.DONE and switch.faces_done == switch.faces_total == len(before)
+    assert switch.status == ModelSwitch.Status.DONE and switch.progress_done == switch.progress_total == len(before)
     assert embedding_model_active() == v2
     assert set(Face.objects.values_list("embedding_model_id", flat=True)) == {v2.pk}
     after = vectors_by_face()
@@ -119,7 +120,7 @@ def test_batches_are_cut_down_to_fit_a_small_training_set(settings):
 
 
 def test_second_run_refused_while_one_is_open(staff, faces_data_dir):
-    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING)
+    TrainingRun.objects.create(base_model=embedding_model_active(), status=TrainingRun.Status.RUNNING, heartbeat_at=timezone.now())
     with pytest.raises(RunRefused, match="one run at a time"):
         training_start(user=staff, owner_ids=None)
     assert TrainingRun.objects.count() == 1
@@ -178,7 +179,7 @@ def test_cancelling_a_running_run_leaves_nothing_behind(staff, faces_data_dir, s
     thread = threading.Thread(target=worker)
     thread.start()
     deadline = time.monotonic() + 240
-    while TrainingRun.objects.get(pk=run.pk).step < 1:
+    while TrainingRun.objects.get(pk=run.pk).progress_done < 1:
         assert thread.is_alive() and time.monotonic() < deadline, "the run never reached its first step"
         time.sleep(0.2)
     training_cancel(run_id=run.pk)
@@ -186,7 +187,7 @@ def test_cancelling_a_running_run_leaves_nothing_behind(staff, faces_data_dir, s
     assert not thread.is_alive()
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.CANCELLED
-    assert 1 <= run.step < 200
+    assert 1 <= run.progress_done < 200
     assert run.result_model is None and EmbeddingModel.objects.count() == shipped_versions()
     assert not run_dir(run.pk).exists()
     assert not (media_root / "models").exists() or not any((media_root / "models").iterdir())
@@ -226,7 +227,7 @@ def test_a_compact_network_version_is_retrained_through_the_same_path(staff, fac
         run = training_start(user=staff, owner_ids=None)
     run.refresh_from_db()
     assert run.status == TrainingRun.Status.FINISHED, run.error
-    assert run.base_model == compact and run.step == run.total_steps >= 1
+    assert run.base_model == compact and run.progress_done == run.progress_total >= 1
     new = run.result_model
     assert (new.architecture, new.version, new.is_active) == ("compact_resnet", compact.version + 1, False)
     assert 0 <= run.metrics["new"]["heldout"]["val"] <= 1 and run.metrics["new"]["threshold"] > 0
@@ -261,7 +262,7 @@ def test_scratch_files_stay_while_a_run_can_resume_and_go_when_it_ends(staff, fa
     with pytest.raises(WorkerKilled):
         training_execute(run=run)
     run.refresh_from_db()
-    assert run.status == TrainingRun.Status.RUNNING and run.step == 3
+    assert run.status == TrainingRun.Status.RUNNING and run.progress_done == 3
     folder = run_dir(run.pk)
     kept = {path.name for path in folder.iterdir()}
     assert {"library.npz", "train.npy", "celeba5_train_100.npy", "celeba5_val_every10.npy", "train"} <= kept
@@ -271,7 +272,7 @@ def test_scratch_files_stay_while_a_run_can_resume_and_go_when_it_ends(staff, fa
     run = training_execute(run=run)
     assert run.status == TrainingRun.Status.FINISHED, run.error
     assert run.data["resumed_from_step"] == 2  # last.pt of the step before the kill
-    assert run.step == run.total_steps == 4
+    assert run.progress_done == run.progress_total == 4
     assert not folder.exists()
 
 
