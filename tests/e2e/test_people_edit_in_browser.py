@@ -43,7 +43,7 @@ def test_merge_split_and_undo(page, live_server, albums_dir):
 
     sign_in(page, live_server, "ivan")
     page.goto(live_server.url + "/people/")
-    assert people_tiles(page) == {"Leonard": "5 faces", "Sheldon": "3 faces", "Unnamed": "2 faces"}
+    assert people_tiles(page) == {"Leonard": "5 faces", "Sheldon": "3 faces", f"Unnamed #{stray.pk}": "2 faces"}
     screenshot(page, "40-people-before-merge")
 
     # Merge: the unnamed person into Sheldon, from the unnamed person's page.
@@ -91,7 +91,7 @@ def test_merge_split_and_undo(page, live_server, albums_dir):
     page.click("button:has-text('Undo')")
     page.wait_for_selector(f"text=Undone: Merged Unnamed #{stray.pk} into Sheldon.")
     screenshot(page, "44-people-after-two-undos")
-    assert people_tiles(page) == {"Leonard": "5 faces", "Sheldon": "3 faces", "Unnamed": "2 faces"}
+    assert people_tiles(page) == {"Leonard": "5 faces", "Sheldon": "3 faces", f"Unnamed #{stray.pk}": "2 faces"}
     assert faces_of(sheldon.pk) == set(crops["sheldon"][:3]) and faces_of(stray.pk) == set(crops["sheldon"][3:])
     assert faces_of(leonard.pk) == set(crops["leonard"])
     assert list(Operation.objects.filter(owner=user, undone_at__isnull=False).values_list("kind", flat=True)) == ["split", "merge"]

@@ -2,6 +2,8 @@
 answers on screen without scrolling, faces at a sane size, a top bar that fits."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from tests.conftest import make_user
@@ -12,6 +14,17 @@ from webapp.people import services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+@contextmanager
+def page_of_size(browser, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 def inside(box, width: int, height: int) -> bool:
@@ -36,10 +49,7 @@ def suggestions(albums_dir):
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
 def test_the_focused_review_card_shows_question_face_and_answers_on_screen(browser, live_server, suggestions, viewport):
     width, height = VIEWPORTS[viewport]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with page_of_size(browser, width, height) as page:
         sign_in(page, live_server, "gil")
         page.goto(live_server.url + "/people/review/")
         card = page.wait_for_selector(".review-card")
@@ -62,16 +72,11 @@ def test_the_focused_review_card_shows_question_face_and_answers_on_screen(brows
         screenshot(page, f"12-review-queue-{viewport}")
         page.keyboard.press("y")  # the keyboard flow is unchanged
         page.wait_for_selector("text=/Confirmed \\d+/")
-    finally:
-        context.close()
 
 
 def test_the_top_bar_fits_a_phone_and_opens_as_a_menu(browser, live_server, suggestions):
     width, height = VIEWPORTS["phone"]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
+    with page_of_size(browser, width, height) as page:
         sign_in(page, live_server, "gil")
         page.goto(live_server.url + "/people/")
         assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
@@ -87,5 +92,3 @@ def test_the_top_bar_fits_a_phone_and_opens_as_a_menu(browser, live_server, sugg
         screenshot(page, "14-phone-top-bar-open")
         page.click(".topbar >> text=Same person?")
         page.wait_for_url("**/verify/**")
-    finally:
-        context.close()

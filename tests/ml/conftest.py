@@ -71,3 +71,18 @@ def ml_toy_cache(tmp_path: Path) -> Path:
     meta = {"root": str(tmp_path), "size": 150, "paths": paths, "ok": [True] * 30, "done": 30, "complete": True}
     (tmp_path / "toy.json").write_text(json.dumps(meta))
     return tmp_path / "toy.npy"
+
+
+@pytest.fixture()
+def ml_toy_pairs(ml_toy_cache: Path, tmp_path: Path) -> Path:
+    """A View-2 pairs file (2 folds x 2 same + 2 different pairs) over the toy cache's people.
+    read_pairs wants the images to exist; the crops themselves come from the cache."""
+    from ml.learning.facecache import load_cache
+
+    for name in load_cache(ml_toy_cache).paths:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).touch()
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("2\t2\np0\t1\t2\np1\t1\t3\np0\t1\tp1\t2\np2\t1\tp3\t1\n"
+                     "p4\t1\t2\np5\t2\t3\np4\t1\tp5\t1\np2\t2\tp0\t3\n")
+    return pairs

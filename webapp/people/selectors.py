@@ -35,7 +35,7 @@ class PersonGuess:
 def faces_named(*, owner) -> QuerySet[Face]:
     """The evidence of who is who: faces the user confirmed as a person with a name.
     Suggestions are not evidence, and neither are confirmed faces of unnamed groups."""
-    return Face.objects.filter(owner=owner, person_state="confirmed", person__name__gt="")
+    return Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="")
 
 
 def person_guess(
@@ -135,7 +135,7 @@ def _reference_faces(person_ids: set[int]) -> dict[int, Face]:
     """A confirmed face of each person, the best detection."""
     found: dict[int, Face] = {}
     for face in (
-        Face.objects.filter(person_id__in=person_ids, person_state="confirmed")
+        Face.objects.filter(person_id__in=person_ids, person_state=Face.PersonState.CONFIRMED)
         .defer("embedding", "thumbnail").order_by("person_id", "-detection_score")
     ):
         found.setdefault(face.person_id, face)

@@ -72,20 +72,14 @@ def test_halves_won_says_how_consistently_the_new_model_is_better():
     assert halves_won(tight, tight, labels, photos, thresholds=(0.3, 0.3), rounds=10) == 0.0  # a tie is no win
 
 
-def test_a_checkpoint_compared_with_itself_ties_everywhere(ml_toy_cache, ml_checkpoint_path, tmp_path):
+def test_a_checkpoint_compared_with_itself_ties_everywhere(ml_toy_cache, ml_toy_pairs, ml_checkpoint_path):
     from ml.evaluation.model_compare import LabelledFaces, checkpoints_compare
     from ml.evaluation.verification import PairsValidator
     from ml.faces.embed import Embedder
     from ml.learning.facecache import load_cache
 
     cache = load_cache(ml_toy_cache)
-    for name in cache.paths:  # read_pairs wants the images to exist; the crops come from the cache
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).touch()
-    pairs = tmp_path / "pairs.txt"
-    pairs.write_text("2\t2\np0\t1\t2\np1\t1\t3\np0\t1\tp1\t2\np2\t1\tp3\t1\n"
-                     "p4\t1\t2\np5\t2\t3\np4\t1\tp5\t1\np2\t2\tp0\t3\n")
-    validator = PairsValidator(cache, pairs)
+    validator = PairsValidator(cache, ml_toy_pairs)
     heldout = LabelledFaces(np.asarray(cache.crops), cache.labels, np.arange(len(cache.labels)))
     first = checkpoints_compare(old=ml_checkpoint_path, new=ml_checkpoint_path, old_threshold=0.5, heldout=heldout,
                                 val=validator, seed=1, device="cpu")

@@ -101,19 +101,14 @@ def test_feature_cache_training_trains_only_the_tail(ml_toy_cache: Path, tmp_pat
     assert not torch.allclose(trained["conv256_1.conv1.conv.weight"], initial["conv256_1.conv1.conv.weight"])
 
 
-def test_a_mirror_averaged_model_is_trained_and_validated_as_it_is_used(ml_toy_cache: Path, tmp_path: Path):
+def test_a_mirror_averaged_model_is_trained_and_validated_as_it_is_used(ml_toy_cache: Path, ml_toy_pairs: Path, tmp_path: Path):
     from ml.faces.checkpoint import load_checkpoint
     from ml.faces.embed import Embedder
     from ml.learning.facecache import load_cache
     from ml.evaluation.verification import PairsValidator
 
     cache = load_cache(ml_toy_cache)
-    for name in cache.paths:  # read_pairs wants the images to exist; the crops come from the cache
-        (tmp_path / name).parent.mkdir(exist_ok=True)
-        (tmp_path / name).touch()
-    pairs = tmp_path / "pairs.txt"
-    pairs.write_text("2\t2\np0\t1\t2\np1\t1\t3\np0\t1\tp1\t2\np2\t1\tp3\t1\n"
-                     "p4\t1\t2\np5\t2\t3\np4\t1\tp5\t1\np2\t2\tp0\t3\n")
+    pairs = ml_toy_pairs
     out = tmp_path / "mirror"
     train(_args(ml_toy_cache, out, "--freeze-until", "conv256_1", "--feature-cache-at", "conv256_1",
                 "--mirror-average", "--val-cache", str(ml_toy_cache), "--val-pairs", str(pairs)))

@@ -279,7 +279,7 @@ def test_scratch_files_stay_while_a_run_can_resume_and_go_when_it_ends(staff, fa
 def test_a_start_sweeps_the_folders_of_runs_that_cannot_resume(staff, faces_data_dir):
     base = embedding_model_active()
     ended = TrainingRun.objects.create(base_model=base, status=TrainingRun.Status.FAILED)  # e.g. a stale heartbeat
-    running = TrainingRun.objects.create(base_model=base, status=TrainingRun.Status.RUNNING)
+    running = TrainingRun.objects.create(base_model=base, status=TrainingRun.Status.RUNNING, heartbeat_at=timezone.now())
     for run_id in (ended.pk, running.pk, 10_000):  # 10_000: a run whose row is gone
         run_dir(run_id).mkdir(parents=True)
         (run_dir(run_id) / "train.npy").write_bytes(b"x")
