@@ -24,7 +24,7 @@ The user, one action at a time (what a page offers, in the order a person would 
    action and the answer another ("none of them" if no face is); with ``--review faces``
    (the queue before bundles) one face per question, Yes or No (one action);
 3. else the first "are these the same person?" pair: merge, or "different" (one action);
-4. else name one unsorted face whose person has no name yet (one action).
+4. else name one unsorted face (one action), first those whose person has no name yet.
 The library is grouped once first, as the app does after an import (not counted).
 
 Printed: after N actions, the share of all faces correctly named (the name shown on the
@@ -189,12 +189,13 @@ class SimulatedUser:
 
     def _name_unsorted(self) -> bool:
         named = set(Person.objects.filter(owner=self.owner).exclude(name="").values_list("name", flat=True))
-        for pk in Face.objects.filter(owner=self.owner, person__isnull=True).order_by("pk").values_list("pk", flat=True):
-            if self.truth[pk] not in named:
-                services.faces_name(owner=self.owner, face_ids=[pk], name=self.truth[pk])
-                self._count("name an unsorted face")
-                return True
-        return False
+        unsorted = list(Face.objects.filter(owner=self.owner, person__isnull=True).order_by("pk").values_list("pk", flat=True))
+        if not unsorted:
+            return False
+        pk = next((pk for pk in unsorted if self.truth[pk] not in named), unsorted[0])
+        services.faces_name(owner=self.owner, face_ids=[pk], name=self.truth[pk])
+        self._count("name an unsorted face")
+        return True
 
 
 def run(owner, actions: int, report_every: int, review: str) -> None:
