@@ -68,6 +68,16 @@ def test_who_is_this_names_people_in_a_new_photo(page, live_server, albums_dir):
     assert page.url.endswith(f"/people/{biden.pk}/")
     assert f"{biden.faces.count()} face" in page.inner_text("main p.muted")
 
+    # The header's search finds people and shows each one's face.
+    page.fill(".topbar input[type=search]", "jo")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("h1:has-text('People matching')")
+    tile = page.locator("ul.people li.tile")
+    assert tile.count() == 1 and tile.locator("strong").inner_text() == "Joe Biden"
+    face = tile.locator("img")
+    assert face.evaluate("img => img.complete && img.naturalWidth > 0") and face.bounding_box()["width"] >= 100
+    screenshot(page, "33-people-search")
+
     # A photo of someone nobody named is answered honestly.
     page.goto(live_server.url + "/who/")
     page.set_input_files("#id_photo", str(albums_dir / "obama_biden" / "test" / "kit_with_rose.jpg"))

@@ -56,12 +56,17 @@ def person_guess(
     return PersonGuess(person, guess.confidence if person else 0.0, guess.votes if person else 0)
 
 
-def person_list(*, owner, hidden: bool = False) -> QuerySet[Person]:
-    """People by size, each with a representative face (confirmed first, then the best detection)."""
+def people_with_covers(people: QuerySet[Person]) -> QuerySet[Person]:
+    """``people`` with ``face_count`` and a representative face, ``cover_face_id``
+    (confirmed first, then the best detection), for tiles that show a person's face."""
     cover = Face.objects.filter(person=OuterRef("pk")).order_by("-person_state", "-detection_score")
+    return people.annotate(face_count=Count("faces"), cover_face_id=Subquery(cover.values("pk")[:1]))
+
+
+def person_list(*, owner, hidden: bool = False) -> QuerySet[Person]:
+    """People by size, each with a representative face."""
     return (
-        Person.objects.filter(owner=owner, hidden=hidden)
-        .annotate(face_count=Count("faces"), cover_face_id=Subquery(cover.values("pk")[:1]))
+        people_with_covers(Person.objects.filter(owner=owner, hidden=hidden))
         .filter(Q(face_count__gt=0) | ~Q(name=""))
         .order_by("-face_count", "name", "pk")
     )

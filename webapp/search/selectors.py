@@ -13,7 +13,7 @@ from webapp.faces.similarity import nearest_faces
 from webapp.people.models import Person
 from webapp.people.naming import name_key
 # The k-NN guess is people's: it votes with the faces people counts as named.
-from webapp.people.selectors import PersonGuess, person_guess  # noqa: F401 (this module's API)
+from webapp.people.selectors import PersonGuess, people_with_covers, person_guess  # noqa: F401 (PersonGuess, person_guess: this module's API)
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,6 @@ def person_search(*, owner, query: str, limit: int = 20) -> QuerySet[Person]:
     key = name_key(query)
     if not key:
         return Person.objects.none()
-    return (
-        Person.objects.filter(owner=owner, hidden=False)
-        .filter(Q(name_key__startswith=key) | Q(name_key__contains=" " + key))
-        .order_by("name_key")[:limit]
-    )
+    return people_with_covers(
+        Person.objects.filter(owner=owner, hidden=False).filter(Q(name_key__startswith=key) | Q(name_key__contains=" " + key))
+    ).order_by("name_key")[:limit]

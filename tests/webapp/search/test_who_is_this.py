@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -142,6 +143,10 @@ def test_people_search_ignores_case_and_accents(alice_client, user, library):
     assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "ba"}).json()["results"]] == ["Barack Obama"]
     page = alice_client.get(reverse("people-search"), {"q": "jo"}).content.decode()
     assert "Joe Biden" in page and "Barack" not in page
+    # Each result shows the person's face, not only a name.
+    biden = Person.objects.get(owner=user, name="Joe Biden")
+    shown = {int(pk) for pk in re.findall(r'src="/faces/(\d+)/thumbnail.jpg" alt="Joe Biden"', page)}
+    assert len(shown) == 1 and shown <= set(biden.faces.values_list("pk", flat=True))
 
 
 def test_another_users_faces_are_invisible_everywhere(library, albums_dir):
