@@ -89,18 +89,19 @@ def person_faces(*, person: Person) -> QuerySet[Face]:
     )
 
 
-def review_queue(*, owner, limit: int | None = REVIEW_BATCH) -> QuerySet[Face]:
-    """Open suggestions one face at a time, most informative first: those nearest the
-    decision boundary (confidence close to the suggestion bar). The page asks about them
-    in bundles (review_items)."""
-
+def _open_suggestions(owner) -> QuerySet[Face]:
+    """Faces suggested a named person, most informative first: those nearest the decision
+    boundary (confidence close to the suggestion bar)."""
     return (
         Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="")
-        .select_related("person", "photo")
-        .defer("embedding", "thumbnail", "photo__thumbnail")
         .annotate(doubt=Abs(F("person_confidence") - SUGGEST_MIN_CONFIDENCE))
-        .order_by("doubt", "pk")[:limit]
+        .order_by("doubt", "pk")
     )
+
+
+def review_queue(*, owner, limit: int = REVIEW_BATCH) -> QuerySet[Face]:
+    """Open suggestions one face at a time. The page asks about them in bundles (review_items)."""
+    return _open_suggestions(owner).select_related("person", "photo").defer("embedding", "thumbnail", "photo__thumbnail")[:limit]
 
 
 @dataclass(frozen=True)
@@ -119,36 +120,39 @@ def review_items(*, owner, limit: int = REVIEW_ITEMS) -> list[ReviewItem]:
     most confident first. The largest bundles come first; among equals, the one whose
     faces are nearest the decision bar. The user unticks the faces that are not that
     person and answers once."""
-    open_faces = list(review_queue(owner=owner, limit=None))
-    bundles: dict[tuple, list[Face]] = {}
-    loose: dict[int, list[Face]] = {}
-    for face in open_faces:  # in the queue's order: most doubtful first
-        if face.group_key is not None:
-            bundles.setdefault((face.person_id, face.group_key), []).append(face)
+    # Bundles are formed from ids alone (a library can hold many thousand suggestions);
+    # only the faces shown are loaded.
+    bundles: dict[tuple, list[int]] = {}
+    loose: dict[int, list[tuple[float, int]]] = {}
+    rows = _open_suggestions(owner).values_list("pk", "person_id", "group_key", "person_confidence")
+    for face_id, person_id, group_key, confidence in rows:  # in the queue's order: most doubtful first
+        if group_key is not None:
+            bundles.setdefault((person_id, group_key), []).append(face_id)
         else:
-            loose.setdefault(face.person_id, []).append(face)
+            loose.setdefault(person_id, []).append((-(confidence or 0), face_id))
     for person_id, faces in loose.items():
-        faces.sort(key=lambda f: -(f.person_confidence or 0))
-        for start in range(0, len(faces), BUNDLE_MAX):
-            bundles[(person_id, None, start)] = faces[start : start + BUNDLE_MAX]
-    chosen = sorted(bundles.values(), key=lambda faces: -min(len(faces), BUNDLE_MAX))[:limit]
-    references = _reference_faces({faces[0].person_id for faces in chosen})
-    return [ReviewItem(faces[0].person, faces[:BUNDLE_MAX], references.get(faces[0].person_id)) for faces in chosen]
+        ids = [face_id for _, face_id in sorted(faces)]
+        for start in range(0, len(ids), BUNDLE_MAX):
+            bundles[(person_id, None, start)] = ids[start : start + BUNDLE_MAX]
+    chosen = [ids[:BUNDLE_MAX] for ids in sorted(bundles.values(), key=lambda ids: -min(len(ids), BUNDLE_MAX))[:limit]]
+    faces = Face.objects.select_related("person", "photo").defer("embedding", "thumbnail", "photo__thumbnail").in_bulk(
+        [face_id for ids in chosen for face_id in ids]
+    )
+    references = _reference_faces({faces[ids[0]].person_id for ids in chosen})
+    return [ReviewItem(faces[ids[0]].person, [faces[i] for i in ids], references.get(faces[ids[0]].person_id)) for ids in chosen]
 
 
 def _reference_faces(person_ids: set[int]) -> dict[int, Face]:
-    """A confirmed face of each person, the best detection."""
-    found: dict[int, Face] = {}
-    for face in (
+    """A confirmed face of each person, the best detection (one row each: DISTINCT ON)."""
+    return {
+        face.person_id: face for face in
         Face.objects.filter(person_id__in=person_ids, person_state=Face.PersonState.CONFIRMED)
-        .defer("embedding", "thumbnail").order_by("person_id", "-detection_score")
-    ):
-        found.setdefault(face.person_id, face)
-    return found
+        .defer("embedding", "thumbnail").order_by("person_id", "-detection_score").distinct("person_id")
+    }
 
 
 def review_count(*, owner) -> int:
-    return Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="").count()
+    return _open_suggestions(owner).count()
 
 
 def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:

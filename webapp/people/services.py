@@ -177,13 +177,8 @@ def suggestions_settle(*, owner, confirm_ids: Iterable[int], reject_ids: Iterabl
         raise EditError("Those faces have no open suggestion.")
     confirm = [f for f in faces if f.pk in confirm_ids]
     reject = [f for f in faces if f.pk in reject_ids]
-    kind = "confirm" if confirm and not reject else "reject" if reject and not confirm else "review"
-    summary = {
-        "confirm": f"Confirmed {len(confirm)} suggestion(s)",
-        "reject": f"Rejected {len(reject)} suggestion(s)",
-        "review": f"Confirmed {len(confirm)} and rejected {len(reject)} suggestion(s)",
-    }[kind]
-    with recorded_operation(owner=owner, kind=kind, summary=summary) as op:
+    kind = "review" if confirm and reject else "confirm" if confirm else "reject"
+    with recorded_operation(owner=owner, kind=kind, summary=settled_summary(len(confirm), len(reject))) as op:
         op.touch_faces([f.pk for f in faces])  # names_propagate records the faces it changes itself
         Face.objects.filter(pk__in=[f.pk for f in confirm]).update(person_state=Face.PersonState.CONFIRMED, person_confidence=None)
         for face in reject:
@@ -191,6 +186,13 @@ def suggestions_settle(*, owner, confirm_ids: Iterable[int], reject_ids: Iterabl
         Face.objects.filter(pk__in=[f.pk for f in reject]).update(person=None, person_state="", person_confidence=None)
         names_propagate(owner=owner, recorder=op)
     return len(confirm), len(reject)
+
+
+def settled_summary(confirmed: int, rejected: int) -> str:
+    """What an answer did, in the undo log and in the page's message."""
+    if confirmed and rejected:
+        return f"Confirmed {confirmed} and rejected {rejected} suggestion(s)"
+    return f"Confirmed {confirmed} suggestion(s)" if confirmed else f"Rejected {rejected} suggestion(s)"
 
 
 def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:

@@ -114,9 +114,7 @@ def faces_action(request):
             shown = request.POST.getlist("shown_ids")
             ticked = face_ids if request.POST.get("answer") == "yes" else []
             confirmed, rejected = services.suggestions_settle(owner=request.user, confirm_ids=ticked, reject_ids=shown)
-            messages.success(request, " and ".join(
-                part for part in (confirmed and f"Confirmed {confirmed}", rejected and f"rejected {rejected}") if part
-            ).capitalize() + " suggestion(s).")
+            messages.success(request, services.settled_summary(confirmed, rejected) + ".")
         elif action in ("confirm", "reject"):
             count = services.suggestions_answer(owner=request.user, face_ids=face_ids, accept=action == "confirm")
             messages.success(request, f"{action.title()}ed {count} suggestion(s).")
