@@ -148,6 +148,9 @@ VISAGE_MAX_IMAGE_PIXELS = _env_int("VISAGE_MAX_IMAGE_MEGAPIXELS", 60) * 1_000_00
 # --- Face pipeline ---------------------------------------------------------------------
 VISAGE_DETECT_MIN_FACE_PX = _env_int("VISAGE_DETECT_MIN_FACE_PX", 20)
 VISAGE_DETECT_MIN_SCORE = _env_float("VISAGE_DETECT_MIN_SCORE", 0.9)
+# "Who is this?" names a stranger (someone never named) at most this share of the time;
+# the bar a match must clear tightens with the number of named people (faces/calibration.py).
+VISAGE_STRANGER_RATE = _env_float("VISAGE_STRANGER_RATE", 0.01)
 VISAGE_DETECT_SIDE = _env_int("VISAGE_DETECT_SIDE", 640)
 VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
 VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores

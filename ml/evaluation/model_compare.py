@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.evaluation.calibration import calibration_fit
 from ml.evaluation.verification import PairsValidator, kfold_accuracy, roc_auc, val_at_far
 from ml.faces.embed import Embedder
 from ml.grouping.cluster import group_embeddings, pairwise_scores
@@ -151,13 +152,18 @@ def checkpoints_compare(*, old: Path, new: Path, old_threshold: float, heldout: 
     to MAX_EVALUATION_FACES faces), and verification on the ``val`` pairs; the new one's
     "heldout" also has "halves_won". Each checkpoint embeds as the app will (its own
     mirror averaging). The old model keeps the threshold it was calibrated with; the new
-    one gets its own from the val pairs, as every shipped model did."""
+    one gets its own from the val pairs, as every shipped model did, and its "calibration"
+    (ml.evaluation.calibration) from every pair of the val faces."""
     keep = whole_people_upto(heldout.labels, seed=seed)
     crops, labels, photo_ids = heldout.crops[keep], np.asarray(heldout.labels)[keep], np.asarray(heldout.photo_ids)[keep]
     results, vectors = {}, {}
     for key, path in (("old", old), ("new", new)):
         embedder = Embedder.from_checkpoint(path, device=device)
-        on_val = val(lambda rows: embedder.embed(np.asarray(val.cache.crops[rows]), batch_size=128))
+        # Every val face is embedded once: the pairs score its pairs, and the new version is
+        # calibrated on all pairs of them.
+        val_rows = np.flatnonzero(val.cache.ok)
+        val_vectors = embedder.embed(np.asarray(val.cache.crops[val_rows]), batch_size=128)
+        on_val = val(lambda rows: val_vectors[np.searchsorted(val_rows, rows)])
         threshold = old_threshold if key == "old" else on_val["val_threshold"]
         vectors[key] = embedder.embed(crops, batch_size=128)
         scores = verification_scores(vectors[key], labels, seed=seed)
@@ -167,6 +173,9 @@ def checkpoints_compare(*, old: Path, new: Path, old_threshold: float, heldout: 
                         "celeba_val": {"accuracy": on_val["val_accuracy"], "accuracy_std": on_val["val_accuracy_std"],
                                        "val": on_val["val_at_far_1e-3"], "auc": on_val["val_auc"],
                                        "pairs": int(len(val.same))}}
+        if key == "new":
+            results[key]["calibration"] = calibration_fit(
+                val_vectors, val.cache.labels[val_rows], source=f"celeba5 val, every pair of {len(val_rows)} faces").to_dict()
     results["new"]["heldout"]["halves_won"] = halves_won(
         vectors["old"], vectors["new"], labels, photo_ids,
         thresholds=(results["old"]["threshold"], results["new"]["threshold"]), seed=seed)

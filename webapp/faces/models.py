@@ -21,6 +21,9 @@ class EmbeddingModel(models.Model):
     alignment_template = models.JSONField()
     metrics = models.JSONField(default=dict, blank=True)
     same_person_threshold = models.FloatField(help_text="Cosine distance below which two faces are the same person")
+    # What its distances mean (ml.evaluation.calibration.Calibration.to_dict()), measured on
+    # val faces; every "same person" statement and every "who is this?" answer reads it.
+    calibration = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)
     # Set each time the version becomes the active one: the versions a rollback may return to.
     activated_at = models.DateTimeField(null=True, blank=True)

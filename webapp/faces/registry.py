@@ -6,15 +6,24 @@ read checkpoints the same way and never hand out one number twice. The functions
 model class, so a data migration can pass its historical model."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from django.db import IntegrityError, transaction
 
+from ml.evaluation.calibration import calibration_path
 from ml.faces.checkpoint import file_sha256, read_checkpoint
 
 # dlib's documented same-person distance 0.6 (Euclidean on unit vectors) is cosine 0.18;
 # used only when a checkpoint carries no calibrated threshold.
 FALLBACK_THRESHOLD = 0.18
+
+
+def _known_fields(model_class, fields: dict) -> dict:
+    """``fields`` the (possibly historical) model class has: an early migration registers
+    a checkpoint before later fields, such as the calibration, exist."""
+    names = {field.name for field in model_class._meta.get_fields()}
+    return {name: value for name, value in fields.items() if name in names}
 
 
 def checkpoint_fields(models_dir: Path, relative_path: str) -> dict:
@@ -25,6 +34,7 @@ def checkpoint_file_fields(path: Path, *, checkpoint: str) -> dict:
     """Row fields of the checkpoint file at ``path``, to be found later as ``checkpoint``."""
     payload = read_checkpoint(path)
     config, metrics = payload["config"], payload.get("metrics", {})
+    sidecar = calibration_path(path)
     return {
         "checkpoint": checkpoint,
         "checkpoint_sha256": file_sha256(path),
@@ -34,6 +44,7 @@ def checkpoint_file_fields(path: Path, *, checkpoint: str) -> dict:
         "alignment_template": config["alignment_template"],
         "metrics": metrics,
         "same_person_threshold": float(metrics.get("same_person_threshold", FALLBACK_THRESHOLD)),
+        "calibration": json.loads(sidecar.read_text()) if sidecar.exists() else {},
     }
 
 
@@ -45,7 +56,8 @@ def model_version_create(*, model_class, name: str, is_active: bool, **fields):
         version = max(model_class.objects.values_list("version", flat=True), default=0) + 1
         try:
             with transaction.atomic():
-                return model_class.objects.create(version=version, name=name, is_active=is_active, **fields)
+                return model_class.objects.create(version=version, name=name, is_active=is_active,
+                                                  **_known_fields(model_class, fields))
         except IntegrityError:
             continue
     raise RuntimeError("could not allocate a model version number")
@@ -65,7 +77,7 @@ def register_shipped_model(embedding_model_class, models_dir: Path) -> None:
         version=1,
         name=SHIPPED_NAME,
         is_active=not embedding_model_class.objects.filter(is_active=True).exists(),
-        **checkpoint_fields(models_dir, SHIPPED_CHECKPOINT),
+        **_known_fields(embedding_model_class, checkpoint_fields(models_dir, SHIPPED_CHECKPOINT)),
     )
 
 
@@ -86,3 +98,13 @@ def register_mirror_model(embedding_model_class, models_dir: Path, *, make_activ
         embedding_model_class.objects.filter(is_active=True).update(is_active=False)
         model.is_active = True
         model.save(update_fields=["is_active"])
+
+
+def calibrations_load(embedding_model_class, models_dir: Path) -> None:
+    """Give every registered version whose checkpoint has a calibration file beside it
+    (models/<name>.calibration.json) that calibration."""
+    for model in embedding_model_class.objects.filter(calibration={}):
+        sidecar = calibration_path(Path(models_dir) / model.checkpoint)
+        if sidecar.exists():
+            model.calibration = json.loads(sidecar.read_text())
+            model.save(update_fields=["calibration"])

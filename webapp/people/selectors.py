@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Abs
 
 from ml.grouping.knn import Guess, knn_guess
+from webapp.faces.calibration import model_calibration
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.faces.similarity import nearest_faces
@@ -23,13 +25,30 @@ GUESS_NEIGHBOURS = 10
 
 @dataclass(frozen=True)
 class PersonGuess:
+    """Who a face is, or None: nobody named is close enough for the open-set bar.
+
+    ``closest`` is the nearest named person either way, and ``stranger_chance`` how often
+    a stranger comes as close to one of the ``people_compared`` named people."""
+
     person: Person | None
     confidence: float
     votes: int
+    closest: Person | None = None
+    distance: float = float("inf")
+    stranger_chance: float = 1.0
+    people_compared: int = 0
 
     @property
     def confidence_percent(self) -> int:
         return round(100 * self.confidence)
+
+    @property
+    def stranger_percent(self) -> str:
+        """For a sentence: "less than 0.1", "0.4", "12"."""
+        percent = 100 * self.stranger_chance
+        if percent < 0.1:
+            return "less than 0.1"
+        return f"{percent:.1f}" if percent < 10 else f"{percent:.0f}"
 
 
 def faces_named(*, owner) -> QuerySet[Face]:
@@ -42,18 +61,32 @@ def person_guess(
     *, owner, model: EmbeddingModel, embedding: np.ndarray, exclude_face_id: int | None = None, threshold: float | None = None
 ) -> PersonGuess:
     """Who is this? A distance-weighted vote of the nearest confirmed, named faces within
-    ``threshold`` (default: the model's same-person distance)."""
+    ``threshold``. By default that is the open-set bar of the model's calibration: a face
+    is compared with every named person, so the more people are named, the closer a match
+    must be for a stranger to be named at most VISAGE_STRANGER_RATE of the time."""
+    named = faces_named(owner=owner)
     neighbours = nearest_faces(
         owner_id=owner.pk, model_id=model.pk, query=embedding, limit=GUESS_NEIGHBOURS,
-        exclude_face_id=exclude_face_id, among=faces_named(owner=owner),
+        exclude_face_id=exclude_face_id, among=named,
     )
+    if not neighbours:
+        return PersonGuess(None, 0.0, 0)
     person_of = dict(Face.objects.filter(pk__in=[n.face_id for n in neighbours]).values_list("pk", "person_id"))
+    calibration = model_calibration(model)
+    people = named.filter(embedding_model=model).values("person_id").distinct().count()
+    if threshold is None:
+        threshold = calibration.open_set_threshold(people=people, stranger_rate=settings.VISAGE_STRANGER_RATE)
     guess: Guess = knn_guess(
-        [n.distance for n in neighbours], [person_of[n.face_id] for n in neighbours],
-        threshold=threshold or model.same_person_threshold, k=GUESS_NEIGHBOURS,
+        [n.distance for n in neighbours], [person_of[n.face_id] for n in neighbours], threshold=threshold, k=GUESS_NEIGHBOURS,
     )
-    person = Person.objects.filter(pk=guess.label, owner=owner).first() if guess.label is not None else None
-    return PersonGuess(person, guess.confidence if person else 0.0, guess.votes if person else 0)
+    nearest = neighbours[0]
+    found = Person.objects.in_bulk([pid for pid in (guess.label, person_of[nearest.face_id]) if pid is not None])
+    person = found.get(guess.label) if guess.label is not None else None
+    return PersonGuess(
+        person, guess.confidence if person else 0.0, guess.votes if person else 0,
+        closest=found.get(person_of[nearest.face_id]), distance=nearest.distance,
+        stranger_chance=calibration.stranger_chance(nearest.distance, people=people), people_compared=people,
+    )
 
 
 def people_with_covers(people: QuerySet[Person]) -> QuerySet[Person]:

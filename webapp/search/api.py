@@ -71,17 +71,27 @@ def _face_json(request, face) -> dict:
 
 
 def _similar_json(request, item: SimilarFace) -> dict:
-    return {**_face_json(request, item.face), "distance": round(item.distance, 4), "similarity": round(1 - item.distance, 4)}
+    return {**_face_json(request, item.face), "distance": round(item.distance, 4),
+            "probability_same": round(item.probability, 4), "same_person": item.same_person}
 
 
 def _guess_json(guess: PersonGuess) -> dict:
+    """``stranger_chance``: how often a stranger comes as close to one of the
+    ``people_compared`` named people as the closest named face is."""
+    evidence = {
+        "closest": guess.closest.name if guess.closest else None,
+        "distance": round(guess.distance, 4) if guess.closest else None,
+        "stranger_chance": round(guess.stranger_chance, 5),
+        "people_compared": guess.people_compared,
+    }
     if guess.person is None:
-        return {"person": None, "person_id": None, "confidence": 0.0, "text": "unknown"}
+        return {"person": None, "person_id": None, "confidence": 0.0, "text": "unknown", **evidence}
     return {
         "person": guess.person.name,
         "person_id": guess.person.pk,
         "confidence": round(guess.confidence, 3),
-        "text": f"probably {guess.person.name}, {guess.confidence_percent} %",
+        "text": guess.person.name,
+        **evidence,
     }
 
 
@@ -141,9 +151,12 @@ def verify(request):
     result = services.faces_verify(owner=request.user, first=sides[0], second=sides[1])
     return JsonResponse({
         "distance": round(result.distance, 4),
-        "same_person": result.same,
-        "confidence": result.confidence,
-        "threshold": round(result.threshold, 4),
+        "same_person": result.verdict.same,
+        "verdict": result.verdict.words,
+        "detail": result.verdict.detail,
+        "probability_same": round(result.probability, 4),
+        "false_accept_rate": result.false_accept_rate,
+        "same_person_distance": round(result.same_person_distance, 4),
         "model_version": result.model_version,
     })
 

@@ -9,9 +9,11 @@ from typing import BinaryIO
 import numpy as np
 from django.conf import settings
 
+from ml.evaluation.calibration import Calibration
 from ml.faces.boxes import largest_face
 from ml.faces.imageio import ImageDecodeError, decode_image
 from ml.faces.pipeline import FaceRecord
+from webapp.faces.calibration import CERTAIN_FAR, SAME_PERSON_FAR, model_calibration
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -42,14 +44,59 @@ class IdentifiedFace:
         return "data:image/jpeg;base64," + base64.b64encode(self.crop_jpeg).decode()
 
 
+@dataclass(frozen=True)
+class Verdict:
+    words: str  # the answer: "Same person", "Different people", ...
+    detail: str  # what it stands for, in the calibration's numbers
+    same: bool  # at most SAME_PERSON_FAR of different-person pairs are this close
+
+
 @dataclass
 class Verification:
     distance: float
-    same: bool
-    threshold: float
+    probability: float  # P(same person) for two faces a priori as likely one person as two
+    false_accept_rate: float  # share of different-person pairs at least this close
+    verdict: Verdict
+    same_person_distance: float
     model_version: int
-    confidence: str
     faces: list = field(default_factory=list)  # the two faces: Face rows or IdentifiedFace-like crops
+
+    @property
+    def probability_percent(self) -> str:
+        return percent_text(self.probability)
+
+
+def percent_text(share: float) -> str:
+    """0.9992 -> "99.9", 0.42 -> "42", 0.0004 -> "less than 0.1"."""
+    percent = 100 * share
+    if percent < 0.1:
+        return "less than 0.1"
+    if percent > 99.9:
+        return "more than 99.9"
+    return f"{percent:.1f}" if percent < 1 or percent > 99 else f"{percent:.0f}"
+
+
+def one_in(far: float) -> str:
+    """0.00037 -> "1 in 2,700"."""
+    n = 1 / far
+    digits = max(0, len(str(int(n))) - 2)
+    return f"1 in {round(n, -digits):,.0f}"
+
+
+def verdict(distance: float, calibration: Calibration) -> Verdict:
+    """Words for a distance, and the false-accept rate they stand for."""
+    far, probability = calibration.far_at(distance), calibration.probability(distance)
+    if far <= calibration.min_far:
+        rate = f"fewer than {one_in(calibration.min_far)} pairs of different people measured were this similar"
+    else:
+        rate = f"about {one_in(far)} pairs of different people are this similar"
+    if far <= CERTAIN_FAR:
+        return Verdict("Same person", f"Almost certainly one person: {rate}.", True)
+    if far <= SAME_PERSON_FAR:
+        return Verdict("Very likely the same person", f"Very likely one person: {rate}.", True)
+    if probability >= 0.5:
+        return Verdict("Possibly the same person", f"Not sure: {rate}, too many to call it the same person.", False)
+    return Verdict("Different people", f"Chance that this is one person: {percent_text(probability)} %.", False)
 
 
 def library_face(*, owner, face_id) -> Face:
@@ -90,18 +137,6 @@ def photo_identify(*, owner, upload: BinaryIO) -> list[IdentifiedFace]:
     ]
 
 
-def plain_confidence(distance: float, threshold: float) -> str:
-    """Words for how far the distance is from the decision threshold."""
-    ratio = distance / threshold
-    if ratio < 0.6:
-        return "Very likely the same person"
-    if ratio < 1.0:
-        return "Probably the same person"
-    if ratio < 1.5:
-        return "Probably different people"
-    return "Very likely different people"
-
-
 def faces_verify(*, owner, first: int | str | BinaryIO, second: int | str | BinaryIO) -> Verification:
     """Same person? Each side is a library face id or an uploaded photo (its largest face).
 
@@ -126,12 +161,13 @@ def faces_verify(*, owner, first: int | str | BinaryIO, second: int | str | Bina
         embeddings.append(record.embedding)
         shown.append(jpeg_bytes(record.aligned, quality=88))
     distance = float(max(0.0, 1.0 - float(embeddings[0] @ embeddings[1])))
-    threshold = model.same_person_threshold
+    calibration = model_calibration(model)
     return Verification(
         distance=distance,
-        same=distance <= threshold,
-        threshold=threshold,
+        probability=calibration.probability(distance),
+        false_accept_rate=calibration.far_at(distance),
+        verdict=verdict(distance, calibration),
+        same_person_distance=calibration.threshold_at_far(SAME_PERSON_FAR),
         model_version=model.version,
-        confidence=plain_confidence(distance, threshold),
         faces=shown,
     )

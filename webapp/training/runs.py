@@ -153,6 +153,7 @@ def _end(run: TrainingRun, status: str, phase: str, stored_name: str | None, err
 def _register(run: TrainingRun, checkpoint, stored_name: str, new_metrics: dict) -> EmbeddingModel:
     fields = checkpoint_file_fields(checkpoint, checkpoint=STORED_PREFIX + stored_name)
     fields["same_person_threshold"] = new_metrics["threshold"]
+    fields["calibration"] = new_metrics["calibration"]
     fields["metrics"] = {**fields["metrics"], "same_person_threshold": new_metrics["threshold"],
                          "heldout": new_metrics["heldout"], "celeba_val": new_metrics["celeba_val"], "training_run": run.pk}
     return model_version_create(model_class=EmbeddingModel, name=f"Retrained from v{run.base_model.version} (run #{run.pk})",
