@@ -125,9 +125,11 @@ def calibration_fit(embeddings: np.ndarray, labels, *, source: str) -> Calibrati
     from sklearn.isotonic import IsotonicRegression
 
     same, different = pair_distances(embeddings, np.asarray(labels))
-    if len(same) < 10 or len(different) < 1000:
+    # At least ten different-person pairs below each FAR kept: a small val set measures
+    # only the larger FARs, and smaller ones are answered with the smallest it measured.
+    usable = [far for far in FAR_GRID if far * len(different) >= 10]
+    if len(same) < 2 or not usable:
         raise ValueError(f"too few pairs to calibrate ({len(same)} same-person, {len(different)} different-person)")
-    usable = [far for far in FAR_GRID if far * len(different) >= 10]  # at least ten pairs below each
     far_distances = np.quantile(different, usable)
     # Different-person pairs are subsampled for the fit and weighted to the same total as
     # the same-person pairs: a balanced prior.

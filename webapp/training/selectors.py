@@ -7,6 +7,7 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from webapp.core.broker import queue_workers, task_queue
+from webapp.faces.calibration import CERTAIN_FAR, SAME_PERSON_FAR, model_calibration
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.core.jobs import stale_after
 from webapp.training.models import ModelSwitch, TrainingRun
@@ -83,4 +84,8 @@ def model_figures(model: EmbeddingModel) -> dict:
     celeba_val = metrics.get("celeba_val") or {
         "accuracy": metrics.get("accuracy"), "val": metrics.get("val_at_far_1e-3"), "auc": metrics.get("roc_auc"),
     }
-    return {"celeba_val": celeba_val, "heldout": metrics.get("heldout")}
+    calibration = model_calibration(model)
+    return {"celeba_val": celeba_val, "heldout": metrics.get("heldout"), "calibration": {
+        "same_person": calibration.threshold_at_far(SAME_PERSON_FAR), "certain": calibration.threshold_at_far(CERTAIN_FAR),
+        "source": calibration.source,
+    }}

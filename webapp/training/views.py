@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
@@ -40,6 +41,7 @@ def model_page(request):
     return render(request, "training/model.html", {
         "active": active,
         "figures": selectors.model_figures(active),
+        "stranger_percent": f"{100 * settings.VISAGE_STRANGER_RATE:g}",
         "stock": library_stock(),
         "runs": selectors.training_runs(),
         "versions": selectors.model_versions(),

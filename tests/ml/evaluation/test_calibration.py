@@ -69,6 +69,6 @@ def test_round_trip_through_json(fitted, tmp_path):
 
 
 def test_too_few_pairs_is_a_clear_error():
-    embeddings, labels = people_embeddings(people=3, faces=2)
+    embeddings, labels = people_embeddings(people=4, faces=1)  # no same-person pair
     with pytest.raises(ValueError, match="too few pairs"):
         calibration_fit(embeddings, labels, source="tiny")

@@ -73,6 +73,7 @@ def test_halves_won_says_how_consistently_the_new_model_is_better():
 
 
 def test_a_checkpoint_compared_with_itself_ties_everywhere(ml_toy_cache, ml_toy_pairs, ml_checkpoint_path):
+    from ml.evaluation.calibration import Calibration
     from ml.evaluation.model_compare import LabelledFaces, checkpoints_compare
     from ml.evaluation.verification import PairsValidator
     from ml.faces.embed import Embedder
@@ -91,5 +92,7 @@ def test_a_checkpoint_compared_with_itself_ties_everywhere(ml_toy_cache, ml_toy_
     result = checkpoints_compare(old=ml_checkpoint_path, new=ml_checkpoint_path, old_threshold=threshold,
                                  heldout=heldout, val=validator, seed=1, device="cpu")
     assert result["new"]["heldout"].pop("halves_won") == 0.0  # never strictly better than itself
+    calibration = Calibration.from_dict(result["new"].pop("calibration"))  # the new version's, from every val pair
+    assert calibration.far_at(threshold) > calibration.min_far and calibration.same_pairs > 0
     assert result["old"] == result["new"]
     assert result["old"]["celeba_val"]["pairs"] == 8 and result["old"]["heldout"]["same_pairs"] == 6 * 10

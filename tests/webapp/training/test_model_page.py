@@ -1,6 +1,7 @@
 """The staff-only "Face model" page and its buttons."""
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -45,6 +46,11 @@ def test_staff_sees_the_active_model_and_the_data_per_library(client, staff, use
     assert "alice" in page and "admin" in page  # one row per library
     assert "eager mode" in page  # tests run tasks in-process; a real install names its long-queue workers
     assert "No retraining yet." in page
+    # What "same person" means for this version, from its calibration (not the balanced-pairs threshold).
+    assert active.calibration and active.calibration["same_pairs"] == 9031
+    calibrated = re.search(r"Same person below cosine distance ([0-9.]+) \(1 in 1,000 pairs of different people", page)
+    assert calibrated and float(calibrated.group(1)) < active.same_person_threshold - 0.01
+    assert "at most 0.3 % of the time" in page and "celeba5/val, every pair of 4525 faces" in page  # the source: celeba5 val faces
 
 
 def test_a_run_shows_its_data_and_batches(client, staff):
