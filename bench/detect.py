@@ -99,9 +99,11 @@ def main() -> None:
           f"(max side {settings.VISAGE_DECODE_MAX_SIDE}); IoU 0.5; threads {args.threads}")
 
     summary, per_kind, details = [], [], []
+    baseline_ms = None
     for name in args.detectors:
         detector = DETECTORS[name](args.threads)
         results, ms = run_detector(detector, decoded)
+        baseline_ms = baseline_ms or ms
         total, by_kind = Tally(), defaultdict(Tally)
         for case, (boxes, scores) in zip(cases, results):
             score = score_photo(case.boxes, case.hard, case.ignore, boxes, scores, *case.size)
@@ -117,12 +119,12 @@ def main() -> None:
         summary.append(f"| {name} | {fmt(total.recall())} ({found}/{faces}) | {fmt(total.clear_recall())} | "
                        f"{fmt(total.precision())} ({alarms} false) | "
                        + " | ".join(f"{fmt(total.recall(s))} / {fmt(total.precision(s))}" for s in SIZES)
-                       + f" | {ms:.1f} |")
+                       + f" | {ms:.1f} (x{ms / baseline_ms:.2f}) |")
         per_kind.append(f"| {name} | " + " | ".join(fmt(by_kind[f].recall()) for f in kinds) + " |")
 
     sizes = Counter(size for case in cases for size in size_classes(case.boxes, *case.size))
     print("\n| detector | recall | recall, clear faces | precision | "
-          + " | ".join(f"{s} ({sizes[s]}): recall / precision" for s in SIZES) + " | detect ms/photo |")
+          + " | ".join(f"{s} ({sizes[s]}): recall / precision" for s in SIZES) + f" | detect ms/photo (x {args.detectors[0]}) |")
     print("|---" * (5 + len(SIZES)) + "|")
     print("\n".join(summary))
     counts = Counter()
