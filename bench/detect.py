@@ -1,0 +1,142 @@
+"""Face detection recall and precision on hand-drawn boxes, for every detector in one run.
+
+    .venv/bin/python bench/detect.py [--detectors current ...] [--threads 2] [--misses] [--only NAME ...]
+
+The photos and their boxes are tests/fixtures/face_boxes.json: the album photos as they
+are, and variants made from them here (faces cut by the frame, a face filling the frame,
+turned with and without an EXIF orientation, shrunk to 320 pixels, enlarged to 12 MP),
+written to a temporary folder and deleted afterwards. Every photo goes through the upload
+decoder (``decode_image`` with the app's VISAGE_DECODE_MAX_SIDE); each detector sees the
+same decoded pixels and its boxes are mapped back to full resolution. The first
+detector listed is the baseline the others are compared with. Prints, per detector,
+recall (all faces and clear ones) and precision at IoU 0.5, recall and precision by face
+size, ms per photo for detection alone, and recall per kind of photo; ``--misses`` lists
+every missed face and false alarm.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+# Only the settings are read, never the database: keep them from starting the embedded one.
+os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+import numpy as np  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from ml.evaluation.detection_cases import build_cases, load_fixture  # noqa: E402
+from ml.evaluation.detection_scores import SIZES, Tally, score_photo, size_classes  # noqa: E402
+from ml.faces.detect import FaceDetector  # noqa: E402
+from ml.faces.imageio import decode_image  # noqa: E402
+
+FIXTURE = REPO / "tests" / "fixtures" / "face_boxes.json"
+
+
+def app_detector(threads: int, **overrides) -> FaceDetector:
+    """The detector as the worker builds it (webapp/faces/runtime.py), with overrides."""
+    options = dict(score_threshold=settings.VISAGE_DETECT_MIN_SCORE, min_face_px=settings.VISAGE_DETECT_MIN_FACE_PX,
+                   detect_side=settings.VISAGE_DETECT_SIDE)
+    return FaceDetector(**{**options, **overrides}, num_threads=threads)
+
+
+DETECTORS = {
+    "current": lambda threads: app_detector(threads),
+    "side1280": lambda threads: app_detector(threads, detect_side=1280),
+}
+
+
+def run_detector(detector, decoded) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:
+    """Boxes (full-resolution pixels) and scores per photo, and the median ms per photo."""
+    detector.detect(decoded[0].pixels)  # warm-up
+    results, times = [], []
+    for image in decoded:
+        start = time.perf_counter()
+        faces = detector.detect(image.pixels)
+        times.append((time.perf_counter() - start) * 1000)
+        boxes = np.array([f.box for f in faces], dtype=float).reshape(-1, 4) / image.scale
+        results.append((boxes, np.array([f.score for f in faces], dtype=float)))
+    return results, statistics.median(times)
+
+
+def fmt(value: float) -> str:
+    return "—" if np.isnan(value) else f"{value:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--misses", action="store_true", help="list every missed face and false alarm")
+    parser.add_argument("--only", nargs="+", help="photo paths or variant names to keep")
+    parser.add_argument("--fixture", type=Path, default=FIXTURE)
+    args = parser.parse_args()
+    albums = Path(settings.FACES_DATA_DIR) / "albums"
+    fixture = load_fixture(args.fixture)
+
+    with tempfile.TemporaryDirectory(prefix="detect-bench-") as folder:
+        cases = build_cases(fixture, albums, Path(folder), only=set(args.only) if args.only else None)
+        start = time.perf_counter()
+        decoded = [decode_image(c.path, max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS,
+                                max_side=settings.VISAGE_DECODE_MAX_SIDE) for c in cases]
+        decode_ms = (time.perf_counter() - start) * 1000 / len(cases)
+    for case, image in zip(cases, decoded):
+        if (image.original_width, image.original_height) != case.size:
+            raise SystemExit(f"{case.name}: decoded as {image.original_width}x{image.original_height}, "
+                             f"labelled {case.size[0]}x{case.size[1]}")
+    faces = sum(len(c.boxes) for c in cases)
+    kinds = list(dict.fromkeys(c.kind for c in cases))  # originals first, then as the fixture lists them
+    print(f"{len(cases)} photos ({sum(c.kind == 'original' for c in cases)} album photos, the rest variants), "
+          f"{faces} faces ({sum(int(c.hard.sum()) for c in cases)} hard); decode {decode_ms:.1f} ms/photo "
+          f"(max side {settings.VISAGE_DECODE_MAX_SIDE}); IoU 0.5; threads {args.threads}")
+
+    summary, per_kind, details = [], [], []
+    baseline_ms = None
+    for name in args.detectors:
+        detector = DETECTORS[name](args.threads)
+        results, ms = run_detector(detector, decoded)
+        baseline_ms = baseline_ms or ms
+        total, by_kind = Tally(), defaultdict(Tally)
+        for case, (boxes, scores) in zip(cases, results):
+            score = score_photo(case.boxes, case.hard, case.ignore, boxes, scores, *case.size)
+            total.add(score)
+            by_kind[case.kind].add(score)
+            missed = [f"{[round(v) for v in case.boxes[i]]}{' (hard)' if case.hard[i] else ''}"
+                      for i in np.flatnonzero(~score.found)]
+            alarms = [str([round(v) for v in box]) for box in score.false_alarms]
+            if missed or alarms:
+                details.append(f"{name:10s} {case.name}: missed {', '.join(missed) or '-'}; "
+                               f"false alarms {', '.join(alarms) or '-'}")
+        found, alarms = sum(total.found.values()), sum(total.alarms.values())
+        summary.append(f"| {name} | {fmt(total.recall())} ({found}/{faces}) | {fmt(total.clear_recall())} | "
+                       f"{fmt(total.precision())} ({alarms} false) | "
+                       + " | ".join(f"{fmt(total.recall(s))} / {fmt(total.precision(s))}" for s in SIZES)
+                       + f" | {ms:.1f} (x{ms / baseline_ms:.2f}) |")
+        per_kind.append(f"| {name} | " + " | ".join(fmt(by_kind[f].recall()) for f in kinds) + " |")
+
+    sizes = Counter(size for case in cases for size in size_classes(case.boxes, *case.size))
+    print("\n| detector | recall | recall, clear faces | precision | "
+          + " | ".join(f"{s} ({sizes[s]}): recall / precision" for s in SIZES) + f" | detect ms/photo (x {args.detectors[0]}) |")
+    print("|---" * (5 + len(SIZES)) + "|")
+    print("\n".join(summary))
+    counts = Counter()
+    for case in cases:
+        counts[case.kind] += len(case.boxes)
+    print("\nRecall by kind of photo (faces):\n")
+    print("| detector | " + " | ".join(f"{f} ({counts[f]})" for f in kinds) + " |")
+    print("|---" * (1 + len(kinds)) + "|")
+    print("\n".join(per_kind))
+    if args.misses:
+        print("\n" + "\n".join(details))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""bench/detect.py runs end to end on a few photos and prints its tables."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_bench_scores_an_album_photo_and_its_variants(albums_dir):
+    env = {**os.environ, "FACES_DATA_DIR": str(albums_dir.parent)}
+    env.pop("DATABASE_URL", None)  # the bench must not need a database
+    run = subprocess.run(
+        [sys.executable, "bench/detect.py", "--detectors", "current", "--misses",
+         "--only", "bbt/bbt3.jpg", "bbt3_cut_left", "bbt3_rot90"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith("3 photos (1 album photos, the rest variants), 15 faces (1 hard)")
+    assert "| original (5) | cut (5) | turned (5) |" in run.stdout
+    # The current detector finds every face of the upright photo: the kinds column reads 1.000 first.
+    assert any(line.startswith("| current | 1.000 |") for line in lines), run.stdout
+    assert any(line.startswith("| current | ") and "/15) |" in line for line in lines), run.stdout
+    misses = [line for line in lines if line.startswith("current    ")]
+    assert misses and all(line.split()[1] in {"bbt3_cut_left:", "bbt3_rot90:"} for line in misses), run.stdout
