@@ -13,7 +13,7 @@ from ml.evaluation.calibration import Calibration
 from ml.faces.boxes import largest_face
 from ml.faces.imageio import ImageDecodeError, decode_image
 from ml.faces.pipeline import FaceRecord
-from webapp.faces.calibration import CERTAIN_FAR, SAME_PERSON_FAR, model_calibration
+from webapp.faces.calibration import CERTAIN_FAR, SAME_PERSON_FAR, model_calibration, one_in, percent_text
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -64,23 +64,6 @@ class Verification:
     @property
     def probability_percent(self) -> str:
         return percent_text(self.probability)
-
-
-def percent_text(share: float) -> str:
-    """0.9992 -> "99.9", 0.42 -> "42", 0.0004 -> "less than 0.1"."""
-    percent = 100 * share
-    if percent < 0.1:
-        return "less than 0.1"
-    if percent > 99.9:
-        return "more than 99.9"
-    return f"{percent:.1f}" if percent < 1 or percent > 99 else f"{percent:.0f}"
-
-
-def one_in(far: float) -> str:
-    """0.00037 -> "1 in 2,700"."""
-    n = 1 / far
-    digits = max(0, len(str(int(n))) - 2)
-    return f"1 in {round(n, -digits):,.0f}"
 
 
 def verdict(distance: float, calibration: Calibration) -> Verdict:
