@@ -30,7 +30,7 @@ from ml.evaluation.calibration import Calibration, calibration_path  # noqa: E40
 from ml.evaluation.embeddings import split_embeddings  # noqa: E402
 from ml.faces.checkpoint import read_checkpoint  # noqa: E402
 
-BARS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995)
+BARS = (0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 LIBRARY_PEOPLE, LIBRARY_SPLIT = 100, 10
 
 

@@ -210,13 +210,15 @@ def operation_undoable(*, owner) -> Operation | None:
 
 
 # A pair of people is suggested as one person when the calibrated chance that they are is
-# at least this. Chosen on validation people split in two (bench/pair_suggestions.py,
-# docs/benchmarks.md): on celeba5 val, P >= 0.99 finds 82 % of the split people while
-# suggesting 4.6e-5 of the pairs of different people, which is fewer than one wrong pair
-# among the ~5,000 pairs of a 100-person library; 0.9 finds 93 % but suggests 16 times as
-# many different people (7.2e-4: 3.6 wrong pairs per 5,000), and the old centroid rule
-# suggested 58 % of them. A library asks about few pairs and each wrong one costs an
-# answer and trust, so the bar is on the side of asking less.
+# at least this. Chosen on validation people cut in two halves against halves of different
+# people (bench/pair_suggestions.py; figures in docs/benchmarks.md). At 0.99 it offers 82 %
+# of the split people of celeba5 val and 87 % of celeba_library val's (about 14 faces each),
+# and 4.6e-5 and 3.6e-4 of the pairs of different people: in a 100-person library (4,950
+# pairs) 0.2 and 1.8 wrong pairs against about 8 and 9 of 10 split people found. 0.9 finds
+# a few more splits (93 %, 96 %) for 3.6 and 7.2 wrong pairs; the old rule (average faces
+# within 1.5 x the balanced threshold) offered 58 % and 67 % of all pairs of different
+# people. Each wrong pair costs the user an answer and trust in the question, so the bar
+# leans towards asking less; 0.995 would miss 2-4 % more splits for a fifth to a half fewer wrong pairs.
 PAIR_MIN_PROBABILITY = 0.99
 PAIR_FACES_SHOWN = 4
 _PAIR_BLOCK = 1024  # people compared at once: bounds the distance matrix held in memory

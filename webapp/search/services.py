@@ -109,7 +109,7 @@ def verdict(distance: float, calibration: Calibration) -> Verdict:
         return Verdict("Very likely the same person", f"Very likely one person: {rate}.", True)
     if probability >= 0.5:
         return Verdict("Possibly the same person", f"Not sure: {rate}, too many to call it the same person.", False)
-    return Verdict("Different people", f"Chance that this is one person: {percent_text(probability)} %.", False)
+    return Verdict("Different people", f"Most likely two people: {rate}.", False)
 
 
 def library_face(*, owner, face_id) -> Face:
@@ -155,19 +155,16 @@ def photo_face_pick(faces: list[PhotoFace], index: int | None) -> PhotoFace:
 
 
 def photo_identify(*, owner, upload: BinaryIO) -> list[IdentifiedFace]:
-    """Every face in an uploaded photo with its nearest library faces and a guess."""
+    """Every face in an uploaded photo, left to right, with its nearest library faces and a guess."""
     model = embedding_model_active()
-    records = _faces_in_upload(upload, model)
-    if not records:
-        raise QueryError("No face was found in that photo. Try a sharper or closer photo.", status=422)
     return [
         IdentifiedFace(
-            box=tuple(round(v, 1) for v in record.box),
-            crop_jpeg=jpeg_bytes(record.aligned, quality=88),
-            matches=embedding_similar(owner=owner, model=model, embedding=record.embedding, limit=MATCHES_PER_FACE),
-            guess=person_guess(owner=owner, model=model, embedding=record.embedding),
+            box=face.box,
+            crop_jpeg=face.crop_jpeg,
+            matches=embedding_similar(owner=owner, model=model, embedding=face.embedding, limit=MATCHES_PER_FACE),
+            guess=person_guess(owner=owner, model=model, embedding=face.embedding),
         )
-        for record in records
+        for face in photo_faces(upload=upload, model=model)
     ]
 
 

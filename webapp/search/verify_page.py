@@ -11,6 +11,7 @@ other side's choice stays."""
 from __future__ import annotations
 
 import base64
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -113,55 +114,62 @@ def _side_and_value(raw: str) -> tuple[str, str]:
     return side, value
 
 
+@contextmanager
+def _on_page(errors: list[str]):
+    """A step that fails on bad input says why on the page; the rest of the page goes on."""
+    try:
+        yield
+    except services.QueryError as exc:
+        errors.append(str(exc))
+
+
 def verify_page(*, owner, data, files) -> VerifyPage:
     """The page after one step: ``data`` is the form (or the query string of a link such
     as ?face_a=17 from "Compare with another face…"), ``files`` its upload."""
     page = VerifyPage(sides={side: SideChoice(side) for side in SIDES})
     picker = page.picker
     picker.browse, picker.query = data.get("browse", ""), data.get("q", "").strip()
-    errors = []
+    errors: list[str] = []
 
-    def attempt(step):
-        try:
-            step()
-        except services.QueryError as exc:
-            errors.append(str(exc))
+    def library_choice(side: str, face_id) -> SideChoice:
+        return SideChoice(side, services.library_face(owner=owner, face_id=face_id))
 
-    def choose_library(side: str, face_id) -> None:
-        page.sides[side] = SideChoice(side, services.library_face(owner=owner, face_id=face_id))
-
-    def choose_photo(side: str, token: str) -> None:
-        page.sides[side] = SideChoice(side, photo_face_from_token(token, owner=owner), token)
+    def photo_choice(side: str, token: str) -> SideChoice:
+        return SideChoice(side, photo_face_from_token(token, owner=owner), token)
 
     for side in SIDES:  # what was chosen before this step
-        if data.get(f"photo_face_{side}"):
-            attempt(lambda: choose_photo(side, data[f"photo_face_{side}"]))
-        elif data.get(f"face_{side}"):
-            attempt(lambda: choose_library(side, data[f"face_{side}"]))
+        with _on_page(errors):
+            if data.get(f"photo_face_{side}"):
+                page.sides[side] = photo_choice(side, data[f"photo_face_{side}"])
+            elif data.get(f"face_{side}"):
+                page.sides[side] = library_choice(side, data[f"face_{side}"])
     requested = data.get("picking") if data.get("picking") in SIDES else None
 
-    if data.get("choose"):
-        attempt(lambda: choose_library(*_side_and_value(data["choose"])))
-    elif data.get("choose_photo_face"):
-        attempt(lambda: choose_photo(*_side_and_value(data["choose_photo_face"])))
-    elif data.get("change") in SIDES:
-        page.sides[data["change"]] = SideChoice(data["change"])
-        requested = data["change"]
-    elif data.get("find_faces") in SIDES:
-        requested = data["find_faces"]
-        attempt(lambda: _find_faces(page, owner, requested, files.get("photo")))
-    elif "open" in data:
-        picker.browse = data["open"]
-    elif data.get("search"):
-        picker.browse = ""
+    with _on_page(errors):
+        if data.get("choose"):
+            side, face_id = _side_and_value(data["choose"])
+            page.sides[side] = library_choice(side, face_id)
+        elif data.get("choose_photo_face"):
+            side, token = _side_and_value(data["choose_photo_face"])
+            page.sides[side] = photo_choice(side, token)
+        elif data.get("change") in SIDES:
+            requested = data["change"]
+            page.sides[requested] = SideChoice(requested)
+        elif data.get("find_faces") in SIDES:
+            requested = data["find_faces"]
+            _find_faces(page, owner, requested, files.get("photo"))
+        elif "open" in data:
+            picker.browse = data["open"]
+        elif data.get("search"):
+            picker.browse = ""
 
     unchosen = [side for side in SIDES if page.sides[side].face is None]
     page.picking = requested if requested in unchosen else (unchosen[0] if unchosen else None)
-    if page.picking:
-        attempt(lambda: _fill_picker(picker, owner, data.get("page")))
-    else:
-        a, b = page.sides["a"], page.sides["b"]
-        attempt(lambda: setattr(page, "result", services.faces_verify(owner=owner, first=a.value, second=b.value)))
+    with _on_page(errors):
+        if page.picking:
+            _fill_picker(picker, owner, data.get("page"))
+        else:
+            page.result = services.faces_verify(owner=owner, first=page.sides["a"].value, second=page.sides["b"].value)
     page.error = " ".join(errors)
     return page
 
