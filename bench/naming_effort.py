@@ -177,7 +177,7 @@ class SimulatedUser:
         pairs = person_pairs_close(owner=self.owner, limit=1)
         if not pairs:
             return False
-        first, second, _distance = pairs[0]
+        first, second = pairs[0].first, pairs[0].second
         def main(person):
             return Counter(self.truth[f] for f in person.faces.values_list("pk", flat=True)).most_common(1)[0][0]
         if main(first) == main(second):

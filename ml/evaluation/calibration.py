@@ -76,10 +76,12 @@ class Calibration:
             return self.min_far
         return float(10 ** np.interp(distance, distances, np.log10(fars)))
 
-    def probability(self, distance: float) -> float:
-        """P(same person | distance) for a pair that is a priori 50/50."""
+    def probability(self, distance: float | np.ndarray) -> float | np.ndarray:
+        """P(same person | distance) for a pair that is a priori 50/50; an array of
+        distances gives an array of probabilities."""
         distances, probabilities = zip(*self.probability_table)
-        return float(np.clip(np.interp(distance, distances, probabilities), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR))
+        probability = np.clip(np.interp(distance, distances, probabilities), PROBABILITY_FLOOR, 1 - PROBABILITY_FLOOR)
+        return float(probability) if np.ndim(probability) == 0 else probability
 
     def even_odds_distance(self) -> float:
         """Where P(same) crosses 1/2: the accuracy-optimal threshold on balanced pairs."""

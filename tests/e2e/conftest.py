@@ -1,6 +1,7 @@
 """A real browser (Debian's Chromium driven by Playwright) against a live server."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,26 @@ def page(browser, request):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
     context.close()
+
+
+# The two screens every page must work on: a laptop and a phone.
+VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
+
+
+@contextmanager
+def page_of_size(browser, width: int, height: int):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def inside(box, width: int, height: int) -> bool:
+    """Whether an element's bounding box lies wholly inside the viewport (seen without scrolling)."""
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
 
 
 def screenshot(page, name: str) -> None:

@@ -2,33 +2,14 @@
 answers on screen without scrolling, faces at a sane size, a top bar that fits."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 
 from tests.conftest import make_user
-from tests.e2e.conftest import PASSWORD, import_photos, screenshot, sign_in
+from tests.e2e.conftest import PASSWORD, VIEWPORTS, import_photos, inside, page_of_size, screenshot, sign_in
 from webapp.faces.models import Face
 from webapp.people import services
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-VIEWPORTS = {"desktop": (1366, 900), "phone": (390, 844)}
-
-
-@contextmanager
-def page_of_size(browser, width: int, height: int):
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        yield page
-    finally:
-        context.close()
-
-
-def inside(box, width: int, height: int) -> bool:
-    return box is not None and box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width and box["y"] + box["height"] <= height
 
 
 @pytest.fixture

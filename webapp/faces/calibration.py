@@ -33,3 +33,21 @@ def _parsed(text: str) -> Calibration:
 
 def same_person_distance(model: EmbeddingModel) -> float:
     return model_calibration(model).threshold_at_far(SAME_PERSON_FAR)
+
+
+# In words, for pages that quote the calibration (same person?, pair suggestions).
+def percent_text(share: float) -> str:
+    """0.9992 -> "99.9", 0.42 -> "42", 0.0004 -> "less than 0.1"."""
+    percent = 100 * share
+    if percent < 0.1:
+        return "less than 0.1"
+    if percent > 99.9:
+        return "more than 99.9"
+    return f"{percent:.1f}" if percent < 1 or percent > 99 else f"{percent:.0f}"
+
+
+def one_in(far: float) -> str:
+    """0.00037 -> "1 in 2,700"."""
+    n = 1 / far
+    digits = max(0, len(str(int(n))) - 2)
+    return f"1 in {round(n, -digits):,.0f}"

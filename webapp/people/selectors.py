@@ -6,11 +6,11 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Abs
+from django.db.models import Avg, Count, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import Abs, RowNumber
 
 from ml.grouping.knn import Guess, knn_guess
-from webapp.faces.calibration import model_calibration
+from webapp.faces.calibration import model_calibration, percent_text
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.faces.similarity import nearest_faces
@@ -209,25 +209,86 @@ def operation_undoable(*, owner) -> Operation | None:
     return Operation.objects.filter(owner=owner, undone_at__isnull=True).defer("before").first()
 
 
-def person_pairs_close(*, owner, limit: int = 6, margin: float = 1.5) -> list[tuple[Person, Person, float]]:
-    """Pairs of people whose average faces are close: maybe one person split in two.
+# A pair of people is suggested as one person when the calibrated chance that they are is
+# at least this. Chosen on validation people cut in two halves against halves of different
+# people (bench/pair_suggestions.py; figures in docs/benchmarks.md). At 0.99 it offers 82 %
+# of the split people of celeba5 val and 87 % of celeba_library val's (about 14 faces each),
+# and 4.6e-5 and 3.6e-4 of the pairs of different people: in a 100-person library (4,950
+# pairs) 0.2 and 1.8 wrong pairs against about 8 and 9 of 10 split people found. 0.9 finds
+# a few more splits (93 %, 96 %) for 3.6 and 7.2 wrong pairs; the old rule (average faces
+# within 1.5 x the balanced threshold) offered 58 % and 67 % of all pairs of different
+# people. Each wrong pair costs the user an answer and trust in the question, so the bar
+# leans towards asking less; 0.995 would miss 2-4 % more splits for a fifth to a half fewer wrong pairs.
+PAIR_MIN_PROBABILITY = 0.99
+PAIR_FACES_SHOWN = 4
+_PAIR_BLOCK = 1024  # people compared at once: bounds the distance matrix held in memory
 
-    Closest first; pairs the user already called different are left out."""
+
+@dataclass(frozen=True)
+class PersonPair:
+    """ "Are these the same person?": two people who may be one person split in two."""
+
+    first: Person
+    second: Person
+    distance: float  # average linkage: the mean distance of every face of one to every face of the other
+    probability: float  # calibrated P(same person) at that distance
+    first_faces: list[Face]
+    second_faces: list[Face]
+
+    @property
+    def probability_percent(self) -> str:
+        return percent_text(self.probability)
+
+    @property
+    def sides(self) -> list[tuple[Person, list[Face]]]:
+        return [(self.first, self.first_faces), (self.second, self.second_faces)]
+
+
+def person_pairs_close(*, owner, limit: int = 6, min_probability: float = PAIR_MIN_PROBABILITY) -> list[PersonPair]:
+    """Pairs of people that are likely one person, most likely first; pairs the user
+    already called different are left out.
+
+    The distance between two people is the average of their face-to-face distances
+    (average linkage), not the distance of their average faces: a person whose faces
+    vary (a look-alike's centroid lands near many) must be close face by face. For unit
+    vectors the mean of every cross pair's cosine distance is exactly 1 - mean_a . mean_b,
+    so PostgreSQL averages each person's embeddings (pgvector's avg) and the page reads
+    one vector per person however many faces there are."""
     model = embedding_model_active()
-    rows = Face.objects.filter(owner=owner, embedding_model=model, person__isnull=False, person__hidden=False).values_list("person_id", "embedding")
-    sums: dict[int, np.ndarray] = {}
-    for person_id, embedding in rows:
-        sums[person_id] = sums.get(person_id, 0) + np.asarray(embedding, dtype=np.float64)
-    if len(sums) < 2:
+    rows = list(
+        Face.objects.filter(owner=owner, embedding_model=model, person__isnull=False, person__hidden=False)
+        .values("person_id").annotate(mean=Avg("embedding")).order_by("person_id").values_list("person_id", "mean")
+    )
+    if len(rows) < 2:
         return []
-    ids = list(sums)
-    centres = np.stack([sums[i] / np.linalg.norm(sums[i]) for i in ids])
-    distances = 1 - centres @ centres.T
-    told_apart = {frozenset(pair) for pair in PersonDistinction.objects.filter(first__owner=owner).values_list("first_id", "second_id")}
+    ids = np.array([person_id for person_id, _ in rows])
+    means = np.stack([np.asarray(mean, dtype=np.float64) for _, mean in rows])
+    calibration = model_calibration(model)
     candidates = []
-    for a, b in zip(*np.triu_indices(len(ids), 1)):
-        if distances[a, b] < margin * model.same_person_threshold and frozenset((ids[a], ids[b])) not in told_apart:
-            candidates.append((float(distances[a, b]), ids[a], ids[b]))
-    candidates.sort()
-    people = Person.objects.in_bulk([i for _, a, b in candidates[:limit] for i in (a, b)])
-    return [(people[a], people[b], d) for d, a, b in candidates[:limit]]
+    for start in range(0, len(ids), _PAIR_BLOCK):
+        distances = np.maximum(0.0, 1.0 - means[start : start + _PAIR_BLOCK] @ means.T)
+        likely = calibration.probability(distances) >= min_probability
+        likely &= np.arange(len(ids))[None, :] > np.arange(start, start + len(distances))[:, None]  # each pair once
+        for row, column in zip(*np.nonzero(likely)):
+            candidates.append((float(distances[row, column]), int(ids[start + row]), int(ids[column])))
+    told_apart = {frozenset(pair) for pair in PersonDistinction.objects.filter(first__owner=owner).values_list("first_id", "second_id")}
+    chosen = sorted(c for c in candidates if frozenset(c[1:]) not in told_apart)[:limit]
+    people = Person.objects.annotate(face_count=Count("faces")).in_bulk([i for _, a, b in chosen for i in (a, b)])
+    faces = _faces_shown({i for _, a, b in chosen for i in (a, b)})
+    return [
+        PersonPair(people[a], people[b], d, calibration.probability(d), faces.get(a, []), faces.get(b, []))
+        for d, a, b in chosen
+    ]
+
+
+def _faces_shown(person_ids: set[int], per_person: int = PAIR_FACES_SHOWN) -> dict[int, list[Face]]:
+    """Up to ``per_person`` faces of each person, confirmed first, then the best detections."""
+    ranked = (
+        Face.objects.filter(person_id__in=person_ids)
+        .annotate(rank=Window(RowNumber(), partition_by=F("person_id"), order_by=[F("person_state").desc(), F("detection_score").desc(), F("pk")]))
+        .filter(rank__lte=per_person).defer("embedding", "thumbnail").order_by("person_id", "rank")
+    )
+    shown: dict[int, list[Face]] = {}
+    for face in ranked:
+        shown.setdefault(face.person_id, []).append(face)
+    return shown

@@ -170,7 +170,7 @@ def pair_answer(request):
             messages.success(request, f"Merged into {target}.")
         else:
             services.people_distinct(owner=request.user, first_id=first, second_id=second)
-            messages.success(request, "Noted: two different people.")
+            messages.success(request, "Noted: two different people. You won't be asked about them again.")
     except (KeyError, ValueError, services.EditError) as exc:
         messages.error(request, str(exc) if isinstance(exc, services.EditError) else "Bad request.")
     return _back(request, "people-review")

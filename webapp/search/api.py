@@ -135,6 +135,25 @@ def who_is_this(request):
     ]})
 
 
+def _verify_side(request, side: str):
+    """A face id, or a photo with the index of the face to use (left to right from 0)."""
+    if request.POST.get(f"face_{side}"):
+        return request.POST[f"face_{side}"]
+    upload = request.FILES.get(f"photo_{side}")
+    if upload is None:
+        return None
+    index = request.POST.get(f"face_index_{side}", "")
+    if index and not index.isdigit():
+        raise services.QueryError(f"'face_index_{side}' must be a number: which face of photo_{side}, left to right from 0.")
+    return services.PhotoUpload(upload, int(index) if index else None)
+
+
+def _compared_json(request, face) -> dict:
+    if isinstance(face, services.PhotoFace):
+        return {"box": list(face.box), "index": face.index, "faces_in_photo": face.faces_in_photo}
+    return _face_json(request, face)
+
+
 @api_view
 @require_POST
 def verify(request):
@@ -145,7 +164,7 @@ def verify(request):
             raise services.QueryError("The body is not valid JSON.") from None
         sides = [body.get("face_a"), body.get("face_b")]
     else:
-        sides = [request.POST.get("face_a") or request.FILES.get("photo_a"), request.POST.get("face_b") or request.FILES.get("photo_b")]
+        sides = [_verify_side(request, "a"), _verify_side(request, "b")]
     if any(side is None for side in sides):
         raise services.QueryError("Give face_a and face_b (face ids), or photo_a / photo_b as multipart files.")
     result = services.faces_verify(owner=request.user, first=sides[0], second=sides[1])
@@ -158,6 +177,8 @@ def verify(request):
         "false_accept_rate": result.false_accept_rate,
         "same_person_distance": round(result.same_person_distance, 4),
         "model_version": result.model_version,
+        "face_a": _compared_json(request, result.faces[0]),
+        "face_b": _compared_json(request, result.faces[1]),
     })
 
 

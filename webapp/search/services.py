@@ -13,7 +13,7 @@ from ml.evaluation.calibration import Calibration
 from ml.faces.boxes import largest_face
 from ml.faces.imageio import ImageDecodeError, decode_image
 from ml.faces.pipeline import FaceRecord
-from webapp.faces.calibration import CERTAIN_FAR, SAME_PERSON_FAR, model_calibration
+from webapp.faces.calibration import CERTAIN_FAR, SAME_PERSON_FAR, model_calibration, one_in, percent_text
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -32,6 +32,11 @@ class QueryError(ValueError):
         self.status = status
 
 
+def jpeg_data_uri(jpeg: bytes) -> str:
+    """A crop of a photo that is not stored, inlined in the page that shows it."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()
+
+
 @dataclass
 class IdentifiedFace:
     box: tuple[float, float, float, float]
@@ -41,7 +46,32 @@ class IdentifiedFace:
 
     @property
     def crop_data_uri(self) -> str:
-        return "data:image/jpeg;base64," + base64.b64encode(self.crop_jpeg).decode()
+        return jpeg_data_uri(self.crop_jpeg)
+
+
+@dataclass(frozen=True)
+class PhotoFace:
+    """A face found in a photo that is not added to the library, embedded with one version."""
+
+    embedding: np.ndarray  # (D,) float32, unit norm
+    crop_jpeg: bytes
+    box: tuple[float, float, float, float]
+    model_id: int
+    index: int  # its place among the photo's faces, left to right from 0
+    faces_in_photo: int
+
+    @property
+    def crop_data_uri(self) -> str:
+        return jpeg_data_uri(self.crop_jpeg)
+
+
+@dataclass(frozen=True)
+class PhotoUpload:
+    """One side of "same person?" as an uploaded photo: its face ``index`` (left to
+    right from 0), or without one its largest face, the person a snapshot is of."""
+
+    file: BinaryIO
+    index: int | None = None
 
 
 @dataclass(frozen=True)
@@ -59,28 +89,11 @@ class Verification:
     verdict: Verdict
     same_person_distance: float
     model_version: int
-    faces: list = field(default_factory=list)  # the two faces: Face rows or IdentifiedFace-like crops
+    faces: list = field(default_factory=list)  # the two faces compared: Face rows or PhotoFaces
 
     @property
     def probability_percent(self) -> str:
         return percent_text(self.probability)
-
-
-def percent_text(share: float) -> str:
-    """0.9992 -> "99.9", 0.42 -> "42", 0.0004 -> "less than 0.1"."""
-    percent = 100 * share
-    if percent < 0.1:
-        return "less than 0.1"
-    if percent > 99.9:
-        return "more than 99.9"
-    return f"{percent:.1f}" if percent < 1 or percent > 99 else f"{percent:.0f}"
-
-
-def one_in(far: float) -> str:
-    """0.00037 -> "1 in 2,700"."""
-    n = 1 / far
-    digits = max(0, len(str(int(n))) - 2)
-    return f"1 in {round(n, -digits):,.0f}"
 
 
 def verdict(distance: float, calibration: Calibration) -> Verdict:
@@ -96,7 +109,7 @@ def verdict(distance: float, calibration: Calibration) -> Verdict:
         return Verdict("Very likely the same person", f"Very likely one person: {rate}.", True)
     if probability >= 0.5:
         return Verdict("Possibly the same person", f"Not sure: {rate}, too many to call it the same person.", False)
-    return Verdict("Different people", f"Chance that this is one person: {percent_text(probability)} %.", False)
+    return Verdict("Different people", f"Most likely two people: {rate}.", False)
 
 
 def library_face(*, owner, face_id) -> Face:
@@ -112,54 +125,88 @@ def library_face(*, owner, face_id) -> Face:
 
 
 def _faces_in_upload(upload: BinaryIO, model: EmbeddingModel) -> list[FaceRecord]:
+    """The photo's faces left to right: the order pages show them in and API indices count."""
     try:
         inspect_image(upload, max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS)
         image = decode_image(upload, max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS, max_side=settings.VISAGE_DECODE_MAX_SIDE)
     except (UploadRejected, ImageDecodeError) as exc:
         raise QueryError(f"That file can't be used: {exc}.") from exc
-    return face_pipeline_for(model).process_decoded([image])[0]
+    return sorted(face_pipeline_for(model).process_decoded([image])[0], key=lambda record: (record.box[0], record.box[1]))
 
 
-def photo_identify(*, owner, upload: BinaryIO) -> list[IdentifiedFace]:
-    """Every face in an uploaded photo with its nearest library faces and a guess."""
-    model = embedding_model_active()
+def photo_faces(*, upload: BinaryIO, model: EmbeddingModel) -> list[PhotoFace]:
+    """Every face of an uploaded photo, left to right, embedded with ``model``."""
     records = _faces_in_upload(upload, model)
     if not records:
         raise QueryError("No face was found in that photo. Try a sharper or closer photo.", status=422)
     return [
-        IdentifiedFace(
-            box=tuple(round(v, 1) for v in record.box),
-            crop_jpeg=jpeg_bytes(record.aligned, quality=88),
-            matches=embedding_similar(owner=owner, model=model, embedding=record.embedding, limit=MATCHES_PER_FACE),
-            guess=person_guess(owner=owner, model=model, embedding=record.embedding),
-        )
-        for record in records
+        PhotoFace(record.embedding, jpeg_bytes(record.aligned, quality=88), tuple(round(v, 1) for v in record.box),
+                  model.pk, index, len(records))
+        for index, record in enumerate(records)
     ]
 
 
-def faces_verify(*, owner, first: int | str | BinaryIO, second: int | str | BinaryIO) -> Verification:
-    """Same person? Each side is a library face id or an uploaded photo (its largest face).
+def photo_face_pick(faces: list[PhotoFace], index: int | None) -> PhotoFace:
+    if index is None:
+        return largest_face(faces)
+    if not 0 <= index < len(faces):
+        raise QueryError(f"That photo has {len(faces)} face(s): give an index from 0 to {len(faces) - 1}, left to right.")
+    return faces[index]
 
-    Uploaded photos are embedded with the model of the library face they are compared
-    with, so two embeddings of different model versions are never compared."""
-    sides = [first, second]
-    library = [library_face(owner=owner, face_id=s) if isinstance(s, (int, str)) else None for s in sides]
-    models = {face.embedding_model_id for face in library if face is not None}
-    if len(models) > 1:
+
+def photo_identify(*, owner, upload: BinaryIO) -> list[IdentifiedFace]:
+    """Every face in an uploaded photo, left to right, with its nearest library faces and a guess."""
+    model = embedding_model_active()
+    return [
+        IdentifiedFace(
+            box=face.box,
+            crop_jpeg=face.crop_jpeg,
+            matches=embedding_similar(owner=owner, model=model, embedding=face.embedding, limit=MATCHES_PER_FACE),
+            guess=person_guess(owner=owner, model=model, embedding=face.embedding),
+        )
+        for face in photo_faces(upload=upload, model=model)
+    ]
+
+
+Side = int | str | PhotoFace | PhotoUpload
+
+
+def side_model(*, owner, side: Side | Face | None) -> EmbeddingModel:
+    """The version a photo is embedded with to be compared with ``side``: the version of
+    that library face or photo face, else the active one. Embeddings of two versions are
+    never compared."""
+    if isinstance(side, (int, str)):
+        side = library_face(owner=owner, face_id=side)
+    if isinstance(side, Face):
+        return side.embedding_model
+    if isinstance(side, PhotoFace):
+        model = EmbeddingModel.objects.filter(pk=side.model_id).first()
+        if model is None:
+            raise QueryError("That photo was read by a model version that is gone: choose the photo again.")
+        return model
+    return embedding_model_active()
+
+
+def faces_verify(*, owner, first: Side, second: Side) -> Verification:
+    """Same person? Each side is a library face id, a face already found in a photo, or an
+    uploaded photo (its face ``index``, or its largest face).
+
+    Uploaded photos are embedded with the model of the face they are compared with, so
+    two embeddings of different model versions are never compared."""
+    known = [library_face(owner=owner, face_id=s) if isinstance(s, (int, str)) else s for s in (first, second)]
+    embedded = [face for face in known if not isinstance(face, PhotoUpload)]
+    if len({face.embedding_model_id if isinstance(face, Face) else face.model_id for face in embedded}) > 1:
         raise QueryError("These two faces were embedded by different model versions and can't be compared yet.")
-    model = next((face.embedding_model for face in library if face is not None), None) or embedding_model_active()
-    embeddings, shown = [], []
-    for side, face in zip(sides, library):
-        if face is not None:
-            embeddings.append(np.asarray(face.embedding, dtype=np.float32))
-            shown.append(face)
-            continue
-        records = _faces_in_upload(side, model)
-        if not records:
-            raise QueryError("No face was found in one of the photos.", status=422)
-        record = largest_face(records)
-        embeddings.append(record.embedding)
-        shown.append(jpeg_bytes(record.aligned, quality=88))
+    model = side_model(owner=owner, side=embedded[0] if embedded else None)
+    shown = []
+    for letter, face in zip("AB", known):
+        if isinstance(face, PhotoUpload):
+            try:
+                face = photo_face_pick(photo_faces(upload=face.file, model=model), face.index)
+            except QueryError as exc:
+                raise QueryError(f"Photo {letter}: {exc}", status=exc.status) from exc
+        shown.append(face)
+    embeddings = [np.asarray(face.embedding, dtype=np.float32) for face in shown]
     distance = float(max(0.0, 1.0 - float(embeddings[0] @ embeddings[1])))
     calibration = model_calibration(model)
     return Verification(

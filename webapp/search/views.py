@@ -6,7 +6,8 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from webapp.search import selectors, services
-from webapp.search.forms import IdentifyForm, VerifyForm
+from webapp.search.forms import IdentifyForm
+from webapp.search.verify_page import verify_page
 
 SIMILAR_PAGE = 24
 
@@ -46,14 +47,9 @@ def who_is_this(request):
 
 @require_http_methods(["GET", "POST"])
 def verify(request):
-    form = VerifyForm(request.POST or None, request.FILES or None, initial=request.GET.dict())
-    result, error = None, None
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = services.faces_verify(owner=request.user, first=form.side("a"), second=form.side("b"))
-        except services.QueryError as exc:
-            error = str(exc)
-    return render(request, "search/verify.html", {"form": form, "result": result, "error": error})
+    data = request.POST if request.method == "POST" else request.GET
+    page = verify_page(owner=request.user, data=data, files=request.FILES)
+    return render(request, "search/verify.html", {"page": page, "result": page.result})
 
 
 @require_GET

@@ -46,6 +46,7 @@ def test_probability_falls_with_distance_and_is_never_certain(fitted):
     probabilities = [calibration.probability(d) for d in grid]
     assert probabilities == sorted(probabilities, reverse=True)
     assert 0 < min(probabilities) and max(probabilities) < 1
+    assert calibration.probability(grid).tolist() == probabilities  # an array at once, as pair suggestions ask
     # At the balanced even-odds distance, as many same-person pairs are farther as different-person pairs are closer.
     even = calibration.even_odds_distance()
     assert (same > even).mean() == pytest.approx((different <= even).mean(), abs=0.03)
