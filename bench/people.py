@@ -184,46 +184,52 @@ def scale(owner, sizes: list[int]) -> None:
             scores = pairwise_scores(labels[:3000], identity[:3000])
             print(f"   {len(x):>7,} faces {method:<13} {seconds:6.1f} s  (precision {scores['precision']:.3f}, recall {scores['recall']:.3f} on a 3,000-face sample)")
 
-def service_scale(sizes: list[int]) -> None:
-    """The whole grouping service (read embeddings, cluster, write people, undo log, name
-    suggestions) on a user with n synthetic faces, one photo each, loaded with COPY."""
+def synthetic_owner(n: int):
+    """A user with n synthetic faces, one photo each, loaded with COPY (kept between runs),
+    and the identity of each face in photo order. The faces get the active model's scale
+    (v1: same person about 0.035 apart, as real v1 pairs, docs/model.md), so its
+    thresholds apply. Seeded by n: a library loaded by an earlier run holds the same faces."""
     from django.db import connection
     from pgvector.psycopg import register_vector
 
     from webapp.photos.models import Album
 
     model = embedding_model_active()
+    owner, _ = get_user_model().objects.get_or_create(username=f"bench-scale-{n}")
+    x, identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
+    if Face.objects.filter(owner=owner).count() != n:
+        Photo.objects.filter(owner=owner).delete()
+        album, _ = Album.objects.get_or_create(owner=owner, name="synthetic")
+        photos = Photo.objects.bulk_create(
+            Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
+                  size_bytes=0, image_format="jpeg", status=Photo.Status.DONE) for i in range(n)
+        )
+        with connection.cursor() as cursor:  # COPY with the vector index in place is far slower
+            cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+        raw = connection.connection
+        register_vector(raw)
+        now = django.utils.timezone.now()
+        with raw.cursor() as cursor, cursor.copy(
+            "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
+            " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8",
+                            "vector", "bytea", "timestamptz", "text"])
+            for photo, vector in zip(photos, x):
+                copy.write_row((photo.pk, owner.pk, model.pk, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
+        raw.commit()
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            cursor.execute("CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops)"
+                           " WITH (m = 16, ef_construction = 64)")
+    return owner, identity
+
+
+def service_scale(sizes: list[int]) -> None:
+    """The whole grouping service (read embeddings, cluster, write people, undo log, name
+    suggestions) on a synthetic library of n faces."""
     for n in sizes:
-        owner, _ = get_user_model().objects.get_or_create(username=f"bench-scale-{n}")
-        # The service groups with the active model's threshold (v1: 0.103), so the faces get
-        # v1's scale: same person about 0.035 apart, as real v1 pairs (docs/model.md). Seeded
-        # by n: a library loaded by an earlier run holds the same faces, in photo order.
-        x, identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
-        if Face.objects.filter(owner=owner).count() != n:
-            Photo.objects.filter(owner=owner).delete()
-            album, _ = Album.objects.get_or_create(owner=owner, name="synthetic")
-            photos = Photo.objects.bulk_create(
-                Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
-                      size_bytes=0, image_format="jpeg", status=Photo.Status.DONE) for i in range(n)
-            )
-            with connection.cursor() as cursor:  # COPY with the vector index in place is far slower
-                cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
-            raw = connection.connection
-            register_vector(raw)
-            now = django.utils.timezone.now()
-            with raw.cursor() as cursor, cursor.copy(
-                "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
-                " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8",
-                                "vector", "bytea", "timestamptz", "text"])
-                for photo, vector in zip(photos, x):
-                    copy.write_row((photo.pk, owner.pk, model.pk, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
-            raw.commit()
-            with connection.cursor() as cursor:
-                cursor.execute("SET maintenance_work_mem = '1GB'")
-                cursor.execute("CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops)"
-                               " WITH (m = 16, ef_construction = 64)")
+        owner, identity = synthetic_owner(n)
         reset(owner)
         start = time.perf_counter()
         result = faces_group(owner=owner, method="hdbscan")

@@ -17,6 +17,11 @@ from django.db.models import QuerySet
 # iterative scans extend the search when the per-user filter removes candidates.
 EF_SEARCH = 150
 MAX_SCAN_TUPLES = 50_000
+# faces_within: rows per index scan at first (a person's faces within the naming threshold
+# number about 35 in bench/people.py's libraries), doubled while the radius goes on; a
+# radius holding more than RANGE_MAX_ROWS faces is cheaper to answer with an exact scan.
+RANGE_FIRST_ROWS = 64
+RANGE_MAX_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,60 @@ def nearest_faces(
         if exact:
             cursor.execute("SET LOCAL enable_indexscan = off")
         else:
-            ef = max(ef_search or EF_SEARCH, limit + offset)
-            cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
-            cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-            cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
+            _index_scan_settings(cursor, ef=max(ef_search or EF_SEARCH, limit + offset))
         cursor.execute(sql, [vector, *params, vector, limit, offset])
         return [Neighbour(face_id, float(distance)) for face_id, distance in cursor.fetchall()]
+
+
+def faces_within(*, owner_id: int, model_id: int, face_ids: Sequence[int], radius: float) -> dict[int, list[Neighbour]]:
+    """For each of ``face_ids`` (faces of this owner and model), every face of theirs
+    within ``radius`` (cosine distance), the face itself included, nearest first.
+
+    One statement runs an index scan per face (LATERAL), again with twice the rows for
+    the faces whose last row is still inside the radius. HNSW is approximate, and on
+    tightly clustered faces a whole small cluster can be out of reach of the search (on
+    bench/people.py's 100k-face library, 4 in 1,500 searches at ef_search 150 found
+    neither the face nor its cluster): a search that misses its own face went astray,
+    and is answered, like a radius too full for index scans, by an exact scan."""
+    found: dict[int, list[Neighbour]] = {}
+    queries = sorted({int(i) for i in face_ids})
+    pending, rows = queries, RANGE_FIRST_ROWS
+    with transaction.atomic(), connection.cursor() as cursor:
+        while pending and rows <= RANGE_MAX_ROWS:
+            _index_scan_settings(cursor, ef=max(EF_SEARCH, rows))
+            cursor.execute(
+                "SELECT q.id, n.id, n.distance FROM faces_face q CROSS JOIN LATERAL ("
+                " SELECT f.id, f.embedding <=> q.embedding AS distance FROM faces_face f"
+                " WHERE f.owner_id = %s AND f.embedding_model_id = %s ORDER BY f.embedding <=> q.embedding LIMIT %s"
+                ") n WHERE q.id = ANY(%s) AND q.owner_id = %s AND q.embedding_model_id = %s ORDER BY q.id, n.distance",
+                [owner_id, model_id, rows, pending, owner_id, model_id],
+            )
+            scanned: dict[int, list[Neighbour]] = {}
+            for query_id, face_id, distance in cursor.fetchall():
+                scanned.setdefault(query_id, []).append(Neighbour(face_id, float(distance)))
+            pending = []
+            for query_id, neighbours in scanned.items():
+                if len(neighbours) == rows and neighbours[-1].distance < radius:
+                    pending.append(query_id)  # the radius goes on past these rows
+                elif any(n.face_id == query_id for n in neighbours):
+                    found[query_id] = [n for n in neighbours if n.distance < radius]
+            rows *= 2
+        exact = [i for i in queries if i not in found]
+        if exact:
+            cursor.execute(
+                "SELECT q.id, f.id, f.embedding <=> q.embedding AS distance FROM faces_face q JOIN faces_face f"
+                " ON f.owner_id = q.owner_id AND f.embedding_model_id = q.embedding_model_id"
+                " AND f.embedding <=> q.embedding < %s"
+                " WHERE q.id = ANY(%s) AND q.owner_id = %s AND q.embedding_model_id = %s ORDER BY q.id, distance",
+                [radius, exact, owner_id, model_id],
+            )
+            for query_id, face_id, distance in cursor.fetchall():
+                found.setdefault(query_id, []).append(Neighbour(face_id, float(distance)))
+    return found
+
+
+def _index_scan_settings(cursor, *, ef: int) -> None:
+    """HNSW settings for the rest of the transaction: ``ef`` candidates, iterative scans."""
+    cursor.execute("SELECT set_config('hnsw.ef_search', %s, true)", [str(ef)])
+    cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+    cursor.execute("SELECT set_config('hnsw.max_scan_tuples', %s, true)", [str(MAX_SCAN_TUPLES)])
