@@ -84,7 +84,9 @@ def names_propagate_near(*, owner, recorder, moved: Iterable[int], edited: Itera
         return 0
     open_ids = [row.pk for row in open_faces]
     near.update(faces_within(owner_id=owner.pk, model_id=model.pk, face_ids=[i for i in open_ids if i not in near], radius=radius))
-    voters = {n.face_id for pk in open_ids for n in near.get(pk, [])}
+    # Every face any search found may vote where it is close enough: a moved face that
+    # few links of the index lead to is still found by its own search.
+    voters = {n.face_id for neighbours in near.values() for n in neighbours}
     return _suggest(
         open_faces,
         labelled=_labelled(faces.filter(pk__in=voters)),
