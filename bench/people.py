@@ -13,7 +13,11 @@ pages use and scores the suggested names, once from k-NN votes alone and once af
 automatic grouping (the app's flow after an import); answers review-queue items by the
 true labels and prints how coverage grows per answer. Scale: grouping time of ml.grouping.cluster
 on 10k, 30k and 100k synthetic face-like embeddings, the whole grouping service on
-synthetic libraries (--service-sizes), and the time to assign one new face.
+synthetic libraries (--service-sizes), the time to assign one new face, and the time of
+one naming action on synthetic libraries (--naming-sizes) against a full recompute of the
+suggestions, which every action ran before. Only the naming times, with no celeba import:
+
+    .venv/bin/python -u bench/people.py --skip-quality --checkpoint dlib_resnet_v1.pt --scale-sizes --service-sizes
 """
 from __future__ import annotations
 
@@ -33,9 +37,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reviews", type=int, default=100)
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--scale-sizes", type=int, nargs="+", default=[10_000, 30_000, 100_000])
+    parser.add_argument("--scale-sizes", type=int, nargs="*", default=[10_000, 30_000, 100_000])
     parser.add_argument("--service-sizes", type=int, nargs="*", default=[100_000],
                         help="libraries of this many synthetic faces grouped by the whole service")
+    parser.add_argument("--naming-sizes", type=int, nargs="*", default=[10_000, 100_000],
+                        help="libraries of this many synthetic faces named through the services")
+    parser.add_argument("--naming-actions", type=int, default=30)
     parser.add_argument("--checkpoint", help="the registered model to group with, by its file in models/ (default: the active one)")
     return parser.parse_args()
 
@@ -61,6 +68,9 @@ from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people import services  # noqa: E402
 from webapp.people.grouping import faces_group  # noqa: E402
 from webapp.people.models import FaceRejection, Operation, Person  # noqa: E402
+from webapp.people.naming import name_key  # noqa: E402
+from webapp.people.oplog import OperationRecorder  # noqa: E402
+from webapp.people.propagation import names_propagate  # noqa: E402
 from webapp.people.selectors import review_queue  # noqa: E402
 from webapp.photos.models import Photo  # noqa: E402
 from webapp.search.selectors import person_guess  # noqa: E402
@@ -184,46 +194,52 @@ def scale(owner, sizes: list[int]) -> None:
             scores = pairwise_scores(labels[:3000], identity[:3000])
             print(f"   {len(x):>7,} faces {method:<13} {seconds:6.1f} s  (precision {scores['precision']:.3f}, recall {scores['recall']:.3f} on a 3,000-face sample)")
 
-def service_scale(sizes: list[int]) -> None:
-    """The whole grouping service (read embeddings, cluster, write people, undo log, name
-    suggestions) on a user with n synthetic faces, one photo each, loaded with COPY."""
+def synthetic_owner(n: int):
+    """A user with n synthetic faces, one photo each, loaded with COPY (kept between runs),
+    and the identity of each face in photo order. The faces get the active model's scale
+    (v1: same person about 0.035 apart, as real v1 pairs, docs/model.md), so its
+    thresholds apply. Seeded by n: a library loaded by an earlier run holds the same faces."""
     from django.db import connection
     from pgvector.psycopg import register_vector
 
     from webapp.photos.models import Album
 
     model = embedding_model_active()
+    owner, _ = get_user_model().objects.get_or_create(username=f"bench-scale-{n}")
+    x, identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
+    if Face.objects.filter(owner=owner).count() != n:
+        Photo.objects.filter(owner=owner).delete()
+        album, _ = Album.objects.get_or_create(owner=owner, name="synthetic")
+        photos = Photo.objects.bulk_create(
+            Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
+                  size_bytes=0, image_format="jpeg", status=Photo.Status.DONE) for i in range(n)
+        )
+        with connection.cursor() as cursor:  # COPY with the vector index in place is far slower
+            cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+        raw = connection.connection
+        register_vector(raw)
+        now = django.utils.timezone.now()
+        with raw.cursor() as cursor, cursor.copy(
+            "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
+            " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8",
+                            "vector", "bytea", "timestamptz", "text"])
+            for photo, vector in zip(photos, x):
+                copy.write_row((photo.pk, owner.pk, model.pk, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
+        raw.commit()
+        with connection.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            cursor.execute("CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops)"
+                           " WITH (m = 16, ef_construction = 64)")
+    return owner, identity
+
+
+def service_scale(sizes: list[int]) -> None:
+    """The whole grouping service (read embeddings, cluster, write people, undo log, name
+    suggestions) on a synthetic library of n faces."""
     for n in sizes:
-        owner, _ = get_user_model().objects.get_or_create(username=f"bench-scale-{n}")
-        # The service groups with the active model's threshold (v1: 0.103), so the faces get
-        # v1's scale: same person about 0.035 apart, as real v1 pairs (docs/model.md). Seeded
-        # by n: a library loaded by an earlier run holds the same faces, in photo order.
-        x, identity = synthetic_library(n, np.random.default_rng(n), noise=0.2)
-        if Face.objects.filter(owner=owner).count() != n:
-            Photo.objects.filter(owner=owner).delete()
-            album, _ = Album.objects.get_or_create(owner=owner, name="synthetic")
-            photos = Photo.objects.bulk_create(
-                Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
-                      size_bytes=0, image_format="jpeg", status=Photo.Status.DONE) for i in range(n)
-            )
-            with connection.cursor() as cursor:  # COPY with the vector index in place is far slower
-                cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
-            raw = connection.connection
-            register_vector(raw)
-            now = django.utils.timezone.now()
-            with raw.cursor() as cursor, cursor.copy(
-                "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
-                " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8",
-                                "vector", "bytea", "timestamptz", "text"])
-                for photo, vector in zip(photos, x):
-                    copy.write_row((photo.pk, owner.pk, model.pk, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
-            raw.commit()
-            with connection.cursor() as cursor:
-                cursor.execute("SET maintenance_work_mem = '1GB'")
-                cursor.execute("CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops)"
-                               " WITH (m = 16, ef_construction = 64)")
+        owner, identity = synthetic_owner(n)
         reset(owner)
         start = time.perf_counter()
         result = faces_group(owner=owner, method="hdbscan")
@@ -235,6 +251,83 @@ def service_scale(sizes: list[int]) -> None:
         print(f"   {n:>7,} faces: grouping service end to end {seconds:6.1f} s ({result.groups:,} people, "
               f"{result.unsorted_faces:,} faces unsorted; precision {scores['precision']:.3f}, recall "
               f"{scores['recall']:.3f} on 3,000 faces)", flush=True)
+
+
+def naming_speed(sizes: list[int], actions: int) -> None:
+    """One naming action on a synthetic library (see synthetic_named_library), each kind in
+    turn, through the services the pages call: what the user waits for after a click.
+    The baseline is a full recompute of the suggestions, measured in the same run; the
+    first one after the actions also checks that they left what a full recompute gives."""
+    kinds = ("review answer", "name a face", "reject", "name a group", "remove a face")
+    for n in sizes:
+        owner, identity = synthetic_owner(n)
+        start = time.perf_counter()
+        synthetic_named_library(owner, identity)
+        setup = time.perf_counter() - start
+        rng = np.random.default_rng(0)
+        times: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for i in range(actions):
+            kind = kinds[i % len(kinds)]
+            action = naming_action(owner, kind, rng)
+            start = time.perf_counter()
+            action()
+            times[kind].append(1000 * (time.perf_counter() - start))
+        full = []
+        for _ in range(2):
+            start = time.perf_counter()
+            changed = names_propagate(owner=owner, recorder=OperationRecorder())
+            full.append((time.perf_counter() - start, changed))
+        every = [t for ts in times.values() for t in ts]
+        print(f"   {n:>7,} faces ({setup:.0f} s to set up): one naming action p50 {np.percentile(every, 50):.0f} ms, "
+              f"p95 {np.percentile(every, 95):.0f} ms over {len(every)}; full recompute {full[0][0]:.2f} s / {full[1][0]:.2f} s "
+              f"(the first changed {full[0][1]} faces: 0 = the actions left exactly what a full recompute gives)", flush=True)
+        for kind, ts in times.items():
+            print(f"      {kind:<14} p50 {np.percentile(ts, 50):5.0f} ms  max {max(ts):5.0f} ms", flush=True)
+
+
+def synthetic_named_library(owner, identity: np.ndarray) -> None:
+    """The library as after a grouping run and some naming, without running either: 80 %
+    of the people grouped (their faces suggested to an unnamed person, its group), 30 %
+    named with two confirmed faces each; then one full recompute of the suggestions."""
+    reset(owner)
+    rng = np.random.default_rng(1)
+    faces = np.array(Face.objects.filter(owner=owner).order_by("photo_id").values_list("pk", flat=True))
+    people = sorted(set(identity.tolist()))
+    grouped = set(rng.choice(people, int(0.8 * len(people)), replace=False).tolist())
+    named = set(rng.choice(people, int(0.3 * len(people)), replace=False).tolist())
+    names = [f"Person {p}" if p in named else "" for p in people]
+    persons = Person.objects.bulk_create(Person(owner=owner, name=name, name_key=name_key(name)) for name in names)
+    for p, person in zip(people, persons):
+        members = faces[identity == p].tolist()
+        if p in grouped:
+            Face.objects.filter(pk__in=members).update(person=person, person_state=Face.PersonState.AUTO, group_key=person.pk)
+        if p in named:
+            Face.objects.filter(pk__in=members[:2]).update(person=person, person_state=Face.PersonState.CONFIRMED)
+    names_propagate(owner=owner, recorder=OperationRecorder())
+
+
+def naming_action(owner, kind: str, rng):
+    """The edit a user makes with one click, chosen (not timed) on the library as it is."""
+    def pick(queryset):
+        ids = list(queryset.values_list("pk", flat=True)[:500])
+        return ids[rng.integers(len(ids))]
+
+    suggested = Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="")
+    if kind == "review answer":  # a bundle of the review queue: five ticked, one not
+        person_id = Face.objects.get(pk=pick(suggested)).person_id
+        bundle = list(suggested.filter(person_id=person_id).values_list("pk", flat=True)[:6])
+        return lambda: services.suggestions_settle(owner=owner, confirm_ids=bundle[:-1], reject_ids=bundle[-1:])
+    if kind == "name a face":
+        face = pick(Face.objects.filter(owner=owner, person__isnull=True))
+        return lambda: services.faces_name(owner=owner, face_ids=[face], name=f"Named {face}")
+    if kind == "reject":
+        face = pick(suggested)
+        return lambda: services.suggestions_answer(owner=owner, face_ids=[face], accept=False)
+    if kind == "name a group":
+        person = pick(Person.objects.filter(owner=owner, name="", faces__isnull=False).distinct())
+        return lambda: services.person_rename(owner=owner, person_id=person, name=f"Group {person}")
+    face = pick(Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt=""))
+    return lambda: services.faces_remove(owner=owner, face_ids=[face])
 
 
 def assign_speed(owner) -> None:
@@ -255,9 +348,10 @@ def main() -> None:
     owner, _ = get_user_model().objects.get_or_create(username="bench-people")
     if args.checkpoint:  # before the import: the library is embedded with it
         bench_model_use(args.checkpoint, owner=owner)
-    celeba_test_library(owner)
-    ids, labels, truth = library(owner)
-    print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")
+    if not args.skip_quality or (not args.skip_scale and args.scale_sizes):
+        celeba_test_library(owner)
+        ids, labels, truth = library(owner)
+        print(f"library: {len(ids)} faces of {len(set(labels))} people (celeba5/test, model v{embedding_model_active().version})")
     if not args.skip_quality:
         print("\n== grouping quality")
         grouping_quality(owner, ids, labels)
@@ -266,12 +360,16 @@ def main() -> None:
         print("\n== naming quality after the automatic grouping (the app's flow after an import)")
         naming_quality(owner, truth, args.reviews, grouped=True)
     if not args.skip_scale:
-        print("\n== scale")
-        assign_speed(owner)
-        scale(owner, args.scale_sizes)
+        if args.scale_sizes:
+            print("\n== scale")
+            assign_speed(owner)
+            scale(owner, args.scale_sizes)
         if args.service_sizes:
             print("\n== grouping service at scale")
             service_scale(args.service_sizes)
+        if args.naming_sizes:
+            print(f"\n== naming at scale (model v{embedding_model_active().version})")
+            naming_speed(args.naming_sizes, args.naming_actions)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ from webapp.faces.models import Face
 from webapp.people.models import FaceRejection, Person, PersonDistinction
 from webapp.people.naming import name_key
 from webapp.people.oplog import OperationRecorder, recorded_operation
-from webapp.people.propagation import names_propagate
+from webapp.people.propagation import names_propagate_near
 
 
 class EditError(ValueError):
@@ -54,7 +54,7 @@ def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
         op.touch_faces([f.pk for f in faces])
         previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
         _assign_confirmed(op, faces, person)
-        names_propagate(owner=owner, recorder=op)
+        names_propagate_near(owner=owner, recorder=op, moved=[f.pk for f in faces])
         # After propagation: naming part of a group suggests the name for the rest of it,
         # which can empty the group too.
         _delete_empty(op, previous)
@@ -80,10 +80,24 @@ def person_rename(*, owner, person_id: int, name: str) -> Person:
             members = list(person.faces.filter(person_state=Face.PersonState.AUTO).values_list("pk", flat=True))
             op.touch_faces(members)
             Face.objects.filter(pk__in=members).update(person_state=Face.PersonState.CONFIRMED, person_confidence=None)
+        named_before = bool(person.name)
         person.name = name
         person.save(update_fields=["name"])
-        names_propagate(owner=owner, recorder=op)
+        if named_before != bool(name):
+            # Votes go to people, not names: only naming or unnaming changes the evidence.
+            _propagate_person(op, owner, person.pk)
     return person
+
+
+def _propagate_person(op: OperationRecorder, owner, person_id: int) -> None:
+    """Suggestions after a person went in or out of the evidence (named, unnamed, merged
+    into): its confirmed faces moved, and its suggested faces now point at a person
+    with (or without) a name."""
+    faces = list(Face.objects.filter(person_id=person_id).values_list("pk", "person_state"))
+    names_propagate_near(
+        owner=owner, recorder=op,
+        moved=[pk for pk, state in faces if state == Face.PersonState.CONFIRMED], edited=[pk for pk, _ in faces],
+    )
 
 
 def person_hide(*, owner, person_id: int, hidden: bool = True) -> Person:
@@ -107,16 +121,24 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         raise EditError("Choose whose name to keep.")
     with recorded_operation(owner=owner, kind="merge", summary=f"Merged {source} into {target}") as op:
         op.touch_people([source.pk, target.pk])
-        moved = list(Face.objects.filter(person=source).values_list("pk", flat=True))
-        op.touch_faces(moved)
+        moved = list(Face.objects.filter(person=source).values_list("pk", "person_state"))
+        op.touch_faces([pk for pk, _ in moved])
         name = source.name if (keep_name == "source" and source.name) or not target.name else target.name
-        Face.objects.filter(pk__in=moved).update(person=target)
+        Face.objects.filter(pk__in=[pk for pk, _ in moved]).update(person=target)
         # The user said these faces are one person: remove rejections that contradict it.
-        FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
+        FaceRejection.objects.filter(face_id__in=[pk for pk, _ in moved], person=target).delete()
         op.delete_person(source)
+        named_before = bool(target.name)
         target.name = name
         target.hidden = target.hidden and source.hidden
         target.save(update_fields=["name", "hidden"])
+        if named_before != bool(name):
+            _propagate_person(op, owner, target.pk)
+        else:
+            names_propagate_near(
+                owner=owner, recorder=op,
+                moved=[pk for pk, state in moved if state == Face.PersonState.CONFIRMED], edited=[pk for pk, _ in moved],
+            )
     return target
 
 
@@ -139,6 +161,7 @@ def faces_move(*, owner, face_ids: Iterable[int], person_id: int | None = None, 
             op.touch_people([person.pk])
         previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
         _assign_confirmed(op, faces, person)
+        names_propagate_near(owner=owner, recorder=op, moved=[f.pk for f in faces])
         _delete_empty(op, previous)
     return person
 
@@ -153,6 +176,10 @@ def faces_remove(*, owner, face_ids: Iterable[int]) -> int:
         for face in faces:
             FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
         Face.objects.filter(pk__in=[f.pk for f in faces]).update(person=None, person_state="", person_confidence=None)
+        names_propagate_near(
+            owner=owner, recorder=op,
+            moved=[f.pk for f in faces if f.person_state == Face.PersonState.CONFIRMED], edited=[f.pk for f in faces],
+        )
         _delete_empty(op, {f.person_id for f in faces})
     return len(faces)
 
@@ -179,12 +206,12 @@ def suggestions_settle(*, owner, confirm_ids: Iterable[int], reject_ids: Iterabl
     reject = [f for f in faces if f.pk in reject_ids]
     kind = "review" if confirm and reject else "confirm" if confirm else "reject"
     with recorded_operation(owner=owner, kind=kind, summary=settled_summary(len(confirm), len(reject))) as op:
-        op.touch_faces([f.pk for f in faces])  # names_propagate records the faces it changes itself
+        op.touch_faces([f.pk for f in faces])  # propagation records the faces it changes itself
         Face.objects.filter(pk__in=[f.pk for f in confirm]).update(person_state=Face.PersonState.CONFIRMED, person_confidence=None)
         for face in reject:
             FaceRejection.objects.get_or_create(face=face, person_id=face.person_id)
         Face.objects.filter(pk__in=[f.pk for f in reject]).update(person=None, person_state="", person_confidence=None)
-        names_propagate(owner=owner, recorder=op)
+        names_propagate_near(owner=owner, recorder=op, moved=[f.pk for f in confirm], edited=[f.pk for f in reject])
     return len(confirm), len(reject)
 
 
