@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ml.faces.align import align_faces
-from ml.faces.detect import FaceDetector
+from ml.faces.align import DEFAULT_BORDER, align_faces
+from ml.faces.detect import DetectedFace, FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
 
@@ -43,19 +43,29 @@ class FacePipeline:
         self.embedder = embedder
         self.timings = StageTimings()
 
-    def process_decoded(self, images: list[DecodedImage]) -> list[list[FaceRecord]]:
+    def process_decoded(self, images: list[DecodedImage], *, border: str = DEFAULT_BORDER) -> list[list[FaceRecord]]:
         """Faces of each image; all faces of the batch are embedded together."""
-        crops_per_image: list[np.ndarray] = []
+        return self.embed_detected(images, self.detect(images), border=border)
+
+    def detect(self, images: list[DecodedImage]) -> list[list[DetectedFace]]:
         detections_per_image = []
         for image in images:
             start = time.perf_counter()
-            detections = self.detector.detect(image.pixels)
+            detections_per_image.append(self.detector.detect(image.pixels))
             self.timings.detect_ms += (time.perf_counter() - start) * 1000
+        return detections_per_image
+
+    def embed_detected(
+        self, images: list[DecodedImage], detections_per_image: list[list[DetectedFace]], *, border: str = DEFAULT_BORDER
+    ) -> list[list[FaceRecord]]:
+        """Align and embed faces already detected (so one detection can serve several
+        alignments, as the evaluation of crop borders does)."""
+        crops_per_image: list[np.ndarray] = []
+        for image, detections in zip(images, detections_per_image):
             start = time.perf_counter()
-            crops = align_faces(image.pixels, [d.landmarks for d in detections], self.embedder.template)
+            crops = align_faces(image.pixels, [d.landmarks for d in detections], self.embedder.template, border=border)
             self.timings.align_ms += (time.perf_counter() - start) * 1000
             crops_per_image.append(crops)
-            detections_per_image.append(detections)
 
         start = time.perf_counter()
         all_crops = np.concatenate(crops_per_image) if crops_per_image else np.zeros((0,))
