@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.faces.align import BORDERS, DEFAULT_BORDER, align_faces, outside_mask
+from ml.faces.align import BORDERS, NETWORK_BORDER, align_faces, outside_mask
 from ml.faces.boxes import largest_face
 from ml.faces.detect import FaceDetector
 from ml.faces.embed import Embedder
@@ -89,7 +89,7 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--border", nargs="+", choices=BORDERS, default=[DEFAULT_BORDER],
+    parser.add_argument("--border", nargs="+", choices=BORDERS, default=[NETWORK_BORDER],
                         help="what fills a crop outside the photo; several are measured side by side")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

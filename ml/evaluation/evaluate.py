@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.faces.align import BORDERS, DEFAULT_BORDER, outside_mask
+from ml.faces.align import BORDERS, NETWORK_BORDER, outside_mask
 from ml.faces.boxes import central_face
 from ml.faces.checkpoint import update_checkpoint_metrics
 from ml.faces.detect import FaceDetector
@@ -45,7 +45,7 @@ def cut_off(image: DecodedImage, fraction: float, side: int) -> DecodedImage:
 
 
 def embed_images(
-    pipeline: FacePipeline, paths: list[Path], borders: tuple[str, ...] = (DEFAULT_BORDER,), *,
+    pipeline: FacePipeline, paths: list[Path], borders: tuple[str, ...] = (NETWORK_BORDER,), *,
     cut: float = 0.0, batch: int = 64,
 ) -> tuple[dict[str, dict[Path, np.ndarray | None]], dict[Path, float]]:
     """Per border, each image's central-face embedding (None: no face); and per image with
@@ -94,7 +94,7 @@ def verification(pairs: list, embeddings: dict[Path, np.ndarray | None]) -> dict
 
 
 def evaluate(
-    pipeline: FacePipeline, pairs_file: Path, root: Path, borders: tuple[str, ...] = (DEFAULT_BORDER,), *, cut: float = 0.0
+    pipeline: FacePipeline, pairs_file: Path, root: Path, borders: tuple[str, ...] = (NETWORK_BORDER,), *, cut: float = 0.0
 ) -> dict[str, dict]:
     """Metrics per crop border, each with the number of faces whose crop leaves the photo
     (the only ones the border changes) and the median share of their crop outside it."""
@@ -135,7 +135,7 @@ def main() -> None:
         help="store the metrics and the same-person threshold in the checkpoint (for the app to use)",
     )
     parser.add_argument(
-        "--border", nargs="+", choices=BORDERS, default=[DEFAULT_BORDER],
+        "--border", nargs="+", choices=BORDERS, default=[NETWORK_BORDER],
         help="what fills a crop outside the photo; several are measured in one run (same detections)",
     )
     parser.add_argument(

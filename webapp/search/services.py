@@ -82,7 +82,7 @@ def photo_identify(*, owner, upload: BinaryIO) -> list[IdentifiedFace]:
     return [
         IdentifiedFace(
             box=tuple(round(v, 1) for v in record.box),
-            crop_jpeg=jpeg_bytes(record.aligned, quality=88),
+            crop_jpeg=jpeg_bytes(record.shown, quality=88),
             matches=embedding_similar(owner=owner, model=model, embedding=record.embedding, limit=MATCHES_PER_FACE),
             guess=person_guess(owner=owner, model=model, embedding=record.embedding),
         )
@@ -124,7 +124,7 @@ def faces_verify(*, owner, first: int | str | BinaryIO, second: int | str | Bina
             raise QueryError("No face was found in one of the photos.", status=422)
         record = largest_face(records)
         embeddings.append(record.embedding)
-        shown.append(jpeg_bytes(record.aligned, quality=88))
+        shown.append(jpeg_bytes(record.shown, quality=88))
     distance = float(max(0.0, 1.0 - float(embeddings[0] @ embeddings[1])))
     threshold = model.same_person_threshold
     return Verification(
