@@ -1,6 +1,7 @@
 """Does a model still separate people in real photos unlike CelebA? Checkpoints side by side.
 
-    python -m ml.evaluation.albumcheck --checkpoint models/dlib_resnet_v1.pt models/dlib_resnet_finetuned.pt
+    python -m ml.evaluation.albumcheck --checkpoint models/dlib_resnet_v1.pt models/dlib_resnet_finetuned.pt \
+        [--border replicate grey]
 
 Labelled faces: the BBT character crops (albums/bbt/characters/<name>/, 8 people x 5) and
 the obama_biden photos whose person is known from the folder or file name (train/<person>/
@@ -22,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.faces.align import align_faces
+from ml.faces.align import BORDERS, NETWORK_BORDER, align_faces, outside_mask
 from ml.faces.boxes import largest_face
 from ml.faces.detect import FaceDetector
 from ml.faces.embed import Embedder
@@ -42,17 +43,25 @@ def labelled_images(albums: Path) -> dict[str, list[tuple[Path, str]]]:
     return {"bbt_characters": bbt, "obama_biden": [(p, w) for p, w in ob if p.is_file()]}
 
 
-def aligned_largest_faces(items, detector: FaceDetector, template) -> tuple[np.ndarray, list[str], int]:
-    crops, labels, missed = [], [], 0
+def aligned_largest_faces(
+    items, detector: FaceDetector, template, borders: tuple[str, ...]
+) -> tuple[dict[str, np.ndarray], list[str], int, int]:
+    """Per border the (N, S, S, 3) crops of each image's largest face; their labels; the
+    images without a face; the faces whose crop leaves the photo."""
+    crops: dict[str, list[np.ndarray]] = {border: [] for border in borders}
+    labels, missed, at_edge = [], 0, 0
     for path, label in items:
         image = decode_image(path, max_side=1600)
         faces = detector.detect(image.pixels)
         if not faces:
             missed += 1
             continue
-        crops.append(align_faces(image.pixels, [largest_face(faces).landmarks], template)[0])
+        landmarks = largest_face(faces).landmarks
+        for border in borders:
+            crops[border].append(align_faces(image.pixels, [landmarks], template, border=border)[0])
         labels.append(label)
-    return np.stack(crops), labels, missed
+        at_edge += bool(outside_mask(image.pixels.shape, landmarks, template).any())
+    return {border: np.stack(c) for border, c in crops.items()}, labels, missed, at_edge
 
 
 def separation(embeddings: np.ndarray, labels: list[str]) -> dict:
@@ -80,6 +89,8 @@ def main() -> None:
     )
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--border", nargs="+", choices=BORDERS, default=[NETWORK_BORDER],
+                        help="what fills a crop outside the photo; several are measured side by side")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     detector = FaceDetector(num_threads=args.threads)
@@ -88,12 +99,15 @@ def main() -> None:
     for checkpoint in args.checkpoint:
         embedder = Embedder.from_checkpoint(checkpoint, num_threads=args.threads)
         for name, items in sets.items():
-            crops, labels, missed = aligned_largest_faces(items, detector, embedder.template)
-            row = {**separation(embedder.embed(crops), labels), "no_face": missed}
-            results.setdefault(name, {})[str(checkpoint)] = row
-            print(f"{name:15s} {str(checkpoint):32s} faces {row['faces']:3d} (no face: {missed})  "
-                  f"ordering {row['ordering_auc']:.4f}  rank-1 {row['rank1']:.3f}  "
-                  f"same {row['mean_same']:.3f}  different {row['mean_different']:.3f}")
+            crops, labels, missed, at_edge = aligned_largest_faces(items, detector, embedder.template, tuple(args.border))
+            for border, border_crops in crops.items():
+                row = {**separation(embedder.embed(border_crops), labels), "no_face": missed, "at_edge": at_edge}
+                # One border keeps the layout of the JSON files in docs/.
+                key = str(checkpoint) if len(args.border) == 1 else f"{checkpoint} border={border}"
+                results.setdefault(name, {})[key] = row
+                print(f"{name:15s} {key:32s} faces {row['faces']:3d} (no face: {missed}, at edge: {at_edge})  "
+                      f"ordering {row['ordering_auc']:.4f}  rank-1 {row['rank1']:.3f}  "
+                      f"same {row['mean_same']:.3f}  different {row['mean_different']:.3f}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

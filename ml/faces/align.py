@@ -65,16 +65,50 @@ def estimate_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     return matrix
 
 
-def align_face(image: np.ndarray, landmarks: np.ndarray, template: AlignmentTemplate) -> np.ndarray:
+# What fills the part of a crop that lies outside the photo (a face cut by the frame).
+# "replicate" repeats the photo's edge pixels into it (stretched streaks); "grey" fills it
+# with one neutral colour. The networks get "replicate": what every stored embedding was
+# made from, and grey costs them VAL at FAR=1e-3 on faces cut by the frame (celeba5 val
+# cut by 30 %: 78.6 -> 61.7 % for v2, docs/benchmarks.md). A person is shown "grey".
+BORDERS = ("replicate", "grey")
+NEUTRAL_GREY = 128
+NETWORK_BORDER = "replicate"
+SHOWN_BORDER = "grey"
+
+
+def _crop_matrix(landmarks: np.ndarray, template: AlignmentTemplate) -> np.ndarray:
+    return estimate_similarity(np.asarray(landmarks).reshape(5, 2), np.asarray(template.points))
+
+
+def align_face(
+    image: np.ndarray, landmarks: np.ndarray, template: AlignmentTemplate, *, border: str = NETWORK_BORDER
+) -> np.ndarray:
     """(size, size, 3) uint8 crop of ``image`` with the landmarks moved onto the template."""
-    matrix = estimate_similarity(np.asarray(landmarks).reshape(5, 2), np.asarray(template.points))
+    if border not in BORDERS:
+        raise ValueError(f"border must be one of {BORDERS}, got {border!r}")
+    fill = {"borderMode": cv2.BORDER_REPLICATE} if border == "replicate" else {
+        "borderMode": cv2.BORDER_CONSTANT, "borderValue": (NEUTRAL_GREY,) * 3}
     return cv2.warpAffine(
-        image, matrix, (template.size, template.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        image, _crop_matrix(landmarks, template), (template.size, template.size), flags=cv2.INTER_LINEAR, **fill
     )
 
 
-def align_faces(image: np.ndarray, landmarks: list[np.ndarray], template: AlignmentTemplate) -> np.ndarray:
+def outside_mask(image_shape: tuple[int, ...], landmarks: np.ndarray, template: AlignmentTemplate) -> np.ndarray:
+    """(size, size) bool: the crop pixels whose source point lies outside the photo
+    (beyond the outermost pixel centres), i.e. the part the border fills."""
+    inverse = cv2.invertAffineTransform(_crop_matrix(landmarks, template))
+    v, u = np.mgrid[0 : template.size, 0 : template.size].astype(np.float64)
+    x = inverse[0, 0] * u + inverse[0, 1] * v + inverse[0, 2]
+    y = inverse[1, 0] * u + inverse[1, 1] * v + inverse[1, 2]
+    height, width = image_shape[:2]
+    eps = 1e-3  # a point a rounding error beyond the edge still reads the edge pixel
+    return (x < -eps) | (x > width - 1 + eps) | (y < -eps) | (y > height - 1 + eps)
+
+
+def align_faces(
+    image: np.ndarray, landmarks: list[np.ndarray], template: AlignmentTemplate, *, border: str = NETWORK_BORDER
+) -> np.ndarray:
     """(N, size, size, 3) uint8: every face of one image aligned."""
     if not landmarks:
         return np.zeros((0, template.size, template.size, 3), dtype=np.uint8)
-    return np.stack([align_face(image, points, template) for points in landmarks])
+    return np.stack([align_face(image, points, template, border=border) for points in landmarks])

@@ -8,8 +8,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ml.faces.align import align_faces
-from ml.faces.detect import FaceDetector
+from ml.faces.align import NETWORK_BORDER, SHOWN_BORDER, align_faces
+from ml.faces.detect import DetectedFace, FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
 
@@ -21,6 +21,7 @@ class FaceRecord:
     score: float
     embedding: np.ndarray  # (128,) float32, unit norm
     aligned: np.ndarray  # (S, S, 3) uint8, the crop the network saw
+    shown: np.ndarray  # the same crop as a person sees it: neutral grey beyond the photo's edge
 
 
 @dataclass
@@ -43,19 +44,31 @@ class FacePipeline:
         self.embedder = embedder
         self.timings = StageTimings()
 
-    def process_decoded(self, images: list[DecodedImage]) -> list[list[FaceRecord]]:
+    def process_decoded(self, images: list[DecodedImage], *, border: str = NETWORK_BORDER) -> list[list[FaceRecord]]:
         """Faces of each image; all faces of the batch are embedded together."""
-        crops_per_image: list[np.ndarray] = []
+        return self.embed_detected(images, self.detect(images), border=border)
+
+    def detect(self, images: list[DecodedImage]) -> list[list[DetectedFace]]:
         detections_per_image = []
         for image in images:
             start = time.perf_counter()
-            detections = self.detector.detect(image.pixels)
+            detections_per_image.append(self.detector.detect(image.pixels))
             self.timings.detect_ms += (time.perf_counter() - start) * 1000
+        return detections_per_image
+
+    def embed_detected(
+        self, images: list[DecodedImage], detections_per_image: list[list[DetectedFace]], *, border: str = NETWORK_BORDER
+    ) -> list[list[FaceRecord]]:
+        """Align and embed faces already detected (so one detection can serve several
+        alignments, as the evaluation of crop borders does)."""
+        crops_per_image: list[np.ndarray] = []
+        shown_per_image: list[np.ndarray] = []
+        for image, detections in zip(images, detections_per_image):
             start = time.perf_counter()
-            crops = align_faces(image.pixels, [d.landmarks for d in detections], self.embedder.template)
+            landmarks = [d.landmarks for d in detections]
+            crops_per_image.append(align_faces(image.pixels, landmarks, self.embedder.template, border=border))
+            shown_per_image.append(align_faces(image.pixels, landmarks, self.embedder.template, border=SHOWN_BORDER))
             self.timings.align_ms += (time.perf_counter() - start) * 1000
-            crops_per_image.append(crops)
-            detections_per_image.append(detections)
 
         start = time.perf_counter()
         all_crops = np.concatenate(crops_per_image) if crops_per_image else np.zeros((0,))
@@ -64,7 +77,7 @@ class FacePipeline:
 
         results: list[list[FaceRecord]] = []
         offset = 0
-        for image, detections, crops in zip(images, detections_per_image, crops_per_image):
+        for image, detections, crops, shown in zip(images, detections_per_image, crops_per_image, shown_per_image):
             records = []
             for index, detection in enumerate(detections):
                 records.append(
@@ -74,6 +87,7 @@ class FacePipeline:
                         score=detection.score,
                         embedding=embeddings[offset + index],
                         aligned=crops[index],
+                        shown=shown[index],
                     )
                 )
             offset += len(detections)

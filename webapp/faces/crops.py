@@ -13,7 +13,7 @@ from django.conf import settings
 
 from ml.faces.align import AlignmentTemplate, align_faces
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
-from webapp.faces.models import Face
+from webapp.faces.models import Face, NetworkCrop
 from webapp.photos.models import Photo
 
 logger = logging.getLogger(__name__)
@@ -37,29 +37,34 @@ def face_crops(faces: Sequence[Face], template: AlignmentTemplate) -> np.ndarray
     thumbnail), aligned exactly as an upload is: each photo decoded once, the stored
     full-resolution landmarks scaled into the decoded pixels.
 
-    A photo that can no longer be read (file lost, storage down) falls back to the face's
-    stored thumbnail, which is the aligned crop the network saw at upload (JPEG), so one
-    unreadable file cannot block a switch of versions for the whole library."""
+    A photo that can no longer be read (file lost, storage down) falls back to the crop
+    its faces' network saw at upload, stored as JPEG, so one unreadable file cannot block a
+    switch of versions for the whole library: the thumbnail, or for a face cut by the
+    photo's edge, whose thumbnail is shown with grey there, its NetworkCrop."""
     crops = np.zeros((len(faces), template.size, template.size, 3), np.uint8)
     by_photo: dict[int, list[int]] = {}
     for index, face in enumerate(faces):
         by_photo.setdefault(face.photo_id, []).append(index)
+    unreadable: list[int] = []
     for indices in by_photo.values():
         photo = faces[indices[0]].photo
         try:
             image = photo_decode(photo)
         except ImageDecodeError as exc:
             logger.warning("photo %s unreadable (%s): using its faces' stored crops", photo.pk, exc)
-            for index in indices:
-                crops[index] = thumbnail_crop(faces[index], template)
+            unreadable += indices
             continue
         landmarks = [np.asarray(faces[i].landmarks, np.float32) * image.scale for i in indices]
         crops[indices] = align_faces(image.pixels, landmarks, template)
+    if unreadable:
+        network = dict(NetworkCrop.objects.filter(face_id__in=[faces[i].pk for i in unreadable]).values_list("face_id", "jpeg"))
+        for index in unreadable:
+            crops[index] = jpeg_crop(network.get(faces[index].pk, faces[index].thumbnail), template)
     return crops
 
 
-def thumbnail_crop(face: Face, template: AlignmentTemplate) -> np.ndarray:
-    image = Image.open(io.BytesIO(bytes(face.thumbnail))).convert("RGB")
+def jpeg_crop(data: bytes, template: AlignmentTemplate) -> np.ndarray:
+    image = Image.open(io.BytesIO(bytes(data))).convert("RGB")
     if image.size != (template.size, template.size):
         image = image.resize((template.size, template.size), Image.Resampling.BILINEAR)
     return np.asarray(image)

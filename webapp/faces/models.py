@@ -52,6 +52,8 @@ class Face(models.Model):
     landmarks = models.JSONField(help_text="[[x, y] x 5]: eyes, nose tip, mouth corners")
     detection_score = models.FloatField()
     embedding = VectorField(dimensions=EMBEDDING_DIM)
+    # The aligned crop as the user sees it (JPEG); for a face cut by the photo's edge it is
+    # neutral grey where the network was given something else (see NetworkCrop).
     thumbnail = models.BinaryField(editable=False)
     person = models.ForeignKey("people.Person", null=True, blank=True, on_delete=models.SET_NULL, related_name="faces")
     class PersonState(models.TextChoices):
@@ -93,6 +95,16 @@ class Face(models.Model):
     @property
     def box_height(self) -> float:
         return self.box_y1 - self.box_y0
+
+
+class NetworkCrop(models.Model):
+    """The aligned crop the network embedded (JPEG), kept only where the thumbnail differs
+    from it: a face cut by its photo's edge, shown with neutral grey beyond the edge while
+    the network was given the photo's edge pixels repeated (ml/faces/align.py says why).
+    Re-embedding such a face when its photo is lost uses this, never the grey thumbnail."""
+
+    face = models.OneToOneField(Face, on_delete=models.CASCADE, primary_key=True, related_name="network_crop")
+    jpeg = models.BinaryField(editable=False)
 
 
 class FaceEmbedding(models.Model):

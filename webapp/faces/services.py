@@ -4,13 +4,14 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
 from webapp.faces.crops import photo_decode
-from webapp.faces.models import EmbeddingModel, Face
+from webapp.faces.models import EmbeddingModel, Face, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
 from webapp.photos.models import Photo
@@ -129,9 +130,12 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
             landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in r.landmarks],
             detection_score=float(r.score),
             embedding=r.embedding,
-            thumbnail=jpeg_bytes(r.aligned, quality=88),
+            thumbnail=jpeg_bytes(r.shown, quality=88),
         )
         for r in records
+    ]
+    network_crops = [
+        (face, jpeg_bytes(r.aligned, quality=88)) for face, r in zip(faces, records) if not np.array_equal(r.aligned, r.shown)
     ]
     taken_at = image.taken_at
     if taken_at is not None and timezone.is_naive(taken_at):
@@ -143,6 +147,7 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
         Photo.objects.select_for_update().filter(pk=photo.pk).values_list("pk").first()
         Face.objects.filter(photo=photo, embedding_model=model).delete()
         Face.objects.bulk_create(faces)
+        NetworkCrop.objects.bulk_create([NetworkCrop(face=face, jpeg=jpeg) for face, jpeg in network_crops])
         Photo.objects.filter(pk=photo.pk).update(
             status=Photo.Status.DONE,
             error="",

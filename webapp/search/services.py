@@ -140,7 +140,7 @@ def photo_faces(*, upload: BinaryIO, model: EmbeddingModel) -> list[PhotoFace]:
     if not records:
         raise QueryError("No face was found in that photo. Try a sharper or closer photo.", status=422)
     return [
-        PhotoFace(record.embedding, jpeg_bytes(record.aligned, quality=88), tuple(round(v, 1) for v in record.box),
+        PhotoFace(record.embedding, jpeg_bytes(record.shown, quality=88), tuple(round(v, 1) for v in record.box),
                   model.pk, index, len(records))
         for index, record in enumerate(records)
     ]

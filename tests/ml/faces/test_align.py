@@ -1,10 +1,16 @@
 """Similarity estimation and face crops."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from ml.faces.align import DLIB_150, AlignmentTemplate, align_face, align_faces, estimate_similarity
+from ml.faces.align import (
+    DLIB_150, NETWORK_BORDER, NEUTRAL_GREY, SHOWN_BORDER, AlignmentTemplate, align_face, align_faces,
+    estimate_similarity, outside_mask,
+)
+from ml.faces.boxes import largest_face
+from ml.faces.imageio import decode_image
 
 
 def _similarity(angle_deg: float, scale: float, tx: float, ty: float) -> np.ndarray:
@@ -74,3 +80,46 @@ def test_align_faces_stacks_and_handles_none():
 def test_estimate_similarity_rejects_mismatched_points():
     with pytest.raises(ValueError):
         estimate_similarity(np.zeros((5, 2)), np.zeros((4, 2)))
+
+
+def test_outside_mask_marks_the_crop_pixels_beyond_the_frame():
+    # The landmarks sit 50 px left of where the template puts them: with an identity
+    # transform, crop column u samples photo column u - 50, so columns 0..49 are outside.
+    landmarks = np.array(DLIB_150.points) - [50.0, 0.0]
+    mask = outside_mask((150, 150, 3), landmarks, DLIB_150)
+    assert mask.shape == (150, 150)
+    assert mask[:, :50].all() and not mask[:, 50:].any()
+    assert not outside_mask((150, 150, 3), np.array(DLIB_150.points), DLIB_150).any()
+
+
+def _largest_face_landmarks(detector, path):
+    image = decode_image(path, max_side=1600)
+    return image.pixels, largest_face(detector.detect(image.pixels)).landmarks
+
+
+def test_a_face_cut_by_the_photo_edge_gets_neutral_grey_not_streaks(ml_detector, ml_albums):
+    # A real portrait whose frame cuts the left side of the face.
+    pixels, landmarks = _largest_face_landmarks(ml_detector, ml_albums / "obama_biden" / "test" / "obama_partial_face.jpg")
+    outside = outside_mask(pixels.shape, landmarks, DLIB_150)
+    assert outside.mean() > 0.15
+    # Away from the photo's edge by 2 px, where bilinear sampling blends in no photo pixel.
+    deep = cv2.erode(outside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    assert deep.sum() > 1000
+
+    assert (align_face(pixels, landmarks, DLIB_150, border=SHOWN_BORDER)[deep] == NEUTRAL_GREY).all()
+    # The networks' border: the photo's edge pixels smeared across.
+    streaks = align_face(pixels, landmarks, DLIB_150)[deep]
+    assert NETWORK_BORDER == "replicate" and streaks.std(axis=0).max() > 20
+
+
+def test_the_border_leaves_a_face_inside_the_photo_untouched(ml_detector, ml_albums):
+    pixels, landmarks = _largest_face_landmarks(ml_detector, ml_albums / "obama_biden" / "train" / "obama" / "obama.jpg")
+    assert not outside_mask(pixels.shape, landmarks, DLIB_150).any()
+    np.testing.assert_array_equal(
+        align_face(pixels, landmarks, DLIB_150, border="grey"), align_face(pixels, landmarks, DLIB_150, border="replicate")
+    )
+
+
+def test_align_face_refuses_an_unknown_border():
+    with pytest.raises(ValueError, match="border"):
+        align_face(np.zeros((50, 50, 3), np.uint8), np.array(DLIB_150.points), DLIB_150, border="mirror")

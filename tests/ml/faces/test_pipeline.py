@@ -1,9 +1,11 @@
 """Detect -> align -> embed on real photos, with coordinates in original pixels."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
+from ml.faces.align import NEUTRAL_GREY, outside_mask
 from ml.faces.imageio import ImageDecodeError, decode_image
 from ml.faces.pipeline import FacePipeline
 
@@ -50,3 +52,16 @@ def test_image_without_faces(ml_pipeline):
     blank = DecodedImage(np.full((240, 320, 3), 200, np.uint8), 320, 240, 1.0, None)
     assert ml_pipeline.process_decoded([blank]) == [[]]
     assert ml_pipeline.process_decoded([]) == []
+
+
+def test_a_face_cut_by_the_frame_is_shown_grey_and_embedded_as_before(ml_pipeline, ml_albums):
+    image = decode_image(ml_albums / "obama_biden" / "test" / "obama_partial_face2.jpg")
+    [[face]] = ml_pipeline.process_decoded([image])
+    outside = outside_mask(image.pixels.shape, face.landmarks * image.scale, ml_pipeline.embedder.template)
+    assert outside.mean() > 0.2
+    deep = cv2.erode(outside.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)  # past bilinear blending
+    assert (face.shown[deep] == NEUTRAL_GREY).all()
+    np.testing.assert_array_equal(face.shown[~outside], face.aligned[~outside])
+    # The network is given the photo's edge pixels repeated, as every stored embedding was made.
+    assert face.aligned[outside].std(axis=0).max() > 20
+    np.testing.assert_allclose(face.embedding, ml_pipeline.embedder.embed(face.aligned[None])[0], atol=1e-5)
