@@ -133,17 +133,21 @@ class FaceDetector:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         height, width = image.shape[:2]
         passes = []
-        for clockwise in self.turns:
-            view = _turn(image, clockwise)
-            for scale in self._scales(max(height, width)):
-                boxes, points, scores = self._detect_at(view, scale)
-                corners = _unturn(boxes.reshape(-1, 2, 2), clockwise, width, height)
+        for scale in self._scales(max(height, width)):
+            resized = image if scale == 1.0 else cv2.resize(
+                image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            )
+            for clockwise in self.turns:  # turning the resized copy: each turn costs one network run
+                boxes, points, scores = self._run(_turn(resized, clockwise))
+                corners = _unturn(boxes.reshape(-1, 2, 2), clockwise, resized.shape[1], resized.shape[0]) / scale
+                points = _unturn(points, clockwise, resized.shape[1], resized.shape[0]) / scale
                 boxes = np.hstack([corners.min(axis=1), corners.max(axis=1)])
                 boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
                 boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
                 # Dropped before passes are merged, so that a sliver never suppresses a face.
                 big = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_face_px
-                passes.append((boxes[big], _unturn(points, clockwise, width, height)[big], scores[big]))
+                passes.append((boxes[big], points[big], scores[big]))
         boxes, points, scores = (np.concatenate(parts) for parts in zip(*passes))
         if len(passes) > 1 and len(scores):
             keep = nms(boxes, scores, self.nms_threshold)
@@ -164,14 +168,9 @@ class FaceDetector:
                 scales.append(min(scale, MAX_UPSCALE))
         return list(dict.fromkeys(scales))
 
-    def _detect_at(self, image: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One run of the network on the image resized by ``scale``: boxes (N, 4),
-        landmarks (N, 5, 2) and scores (N,) in the image's pixels, unclipped."""
-        height, width = image.shape[:2]
-        resized = image if scale == 1.0 else cv2.resize(
-            image, (max(1, round(width * scale)), max(1, round(height * scale))),
-            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-        )
+    def _run(self, resized: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One run of the network: boxes (N, 4), landmarks (N, 5, 2) and scores (N,) in
+        the pixels of ``resized``, unclipped."""
         pad_x = pad_y = 0
         if self.pad_small and max(resized.shape[:2]) < PAD_SMALL_TO:
             pad_y = (PAD_SMALL_TO - resized.shape[0]) // 2
@@ -183,7 +182,7 @@ class FaceDetector:
         net_in = (resized[..., ::-1].astype(np.float32) - BGR_MEAN).transpose(2, 0, 1)[None]
         loc, conf, landmarks = self._session.run(None, {"input": np.ascontiguousarray(net_in)})
         boxes, points, scores = self._decode(loc[0], conf[0, :, 1], landmarks[0], resized.shape[0], resized.shape[1])
-        return (boxes - [pad_x, pad_y, pad_x, pad_y]) / scale, (points - [pad_x, pad_y]) / scale, scores
+        return boxes - [pad_x, pad_y, pad_x, pad_y], points - [pad_x, pad_y], scores
 
     def detect_batch(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
         # Photos differ in size; one run per image avoids padding every one to the largest.
