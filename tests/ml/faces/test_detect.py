@@ -107,3 +107,19 @@ def test_upscale_enlarges_a_small_photo_to_find_its_small_faces(ml_albums):
     image = decode_image(ml_albums / "bbt" / "bbt1.jpg", max_side=320).pixels  # faces of about 24 px
     assert len(FaceDetector(num_threads=2).detect(image)) < 4
     assert len(FaceDetector(num_threads=2, upscale=True).detect(image)) == 4
+
+
+def test_a_face_found_sideways_aligns_like_the_upright_one(ml_detector, ml_bbt3):
+    from ml.faces.align import DLIB_150, align_faces
+    from ml.faces.detect import FaceDetector
+
+    upright = ml_detector.detect(ml_bbt3)
+    turned = np.ascontiguousarray(np.rot90(ml_bbt3, k=-1))  # 90 degrees clockwise
+    sideways = FaceDetector(num_threads=2, turns=(270,)).detect(turned)  # found by the pass that turns it back
+    assert len(sideways) == 5
+    # Left to right in the upright photo is top to bottom in the turned one.
+    sideways.sort(key=lambda f: f.box[1])
+    chips_upright = align_faces(ml_bbt3, [f.landmarks for f in upright], DLIB_150).astype(float)
+    chips_sideways = align_faces(turned, [f.landmarks for f in sideways], DLIB_150).astype(float)
+    differences = np.abs(chips_upright - chips_sideways).mean(axis=(1, 2, 3))
+    assert (differences < 20).all(), differences
