@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test system-test-deps bench
+.PHONY: install run test system-test-deps bench bench-detect
 
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-test.txt
 	python3 -m venv $(VENV)
@@ -31,3 +31,13 @@ test: install system-test-deps
 
 bench: install
 	$(PY) bench/ingest.py
+
+# bench/detect.py with the other detectors too (requirements-bench.txt): their own
+# environment that sees .venv's packages through a .pth file, so the app's stays as it is.
+BENCH_VENV ?= .venv-bench
+bench-detect: install
+	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
+	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" \
+	  > "$$($(BENCH_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/app-venv.pth"
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-bench.txt
+	$(BENCH_VENV)/bin/python bench/detect.py

@@ -10,14 +10,14 @@ decoder (``decode_image`` with the app's VISAGE_DECODE_MAX_SIDE); each detector 
 same decoded pixels and its boxes are mapped back to full resolution. The first
 detector listed is the baseline the others are compared with. Prints, per detector,
 recall (all faces and clear ones) and precision at IoU 0.5, recall and precision by face
-size, ms per photo for detection alone, and recall per kind of photo; ``--misses`` lists
+size, mean ms per photo for detection alone (the detectors take turns on each photo),
+and recall per kind of photo; ``--misses`` lists
 every missed face and false alarm.
 """
 from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -33,6 +33,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from bench.detectors import Ensemble, MTCNNDetector, YuNetDetector  # noqa: E402
 from ml.evaluation.detection_cases import build_cases, load_fixture  # noqa: E402
 from ml.evaluation.detection_scores import SIZES, Tally, score_photo, size_classes  # noqa: E402
 from ml.faces.detect import FaceDetector  # noqa: E402
@@ -51,20 +52,40 @@ def app_detector(threads: int, **overrides) -> FaceDetector:
 DETECTORS = {
     "current": lambda threads: app_detector(threads),
     "side1280": lambda threads: app_detector(threads, detect_side=1280),
+    "+320": lambda threads: app_detector(threads, extra_sides=(320,)),
+    "+1280": lambda threads: app_detector(threads, extra_sides=(1280,)),
+    "upscale": lambda threads: app_detector(threads, upscale=True),
+    "turns": lambda threads: app_detector(threads, turns=(90, 180, 270)),
+    "turns+upscale": lambda threads: app_detector(threads, turns=(90, 180, 270), upscale=True),
+    "turns+upscale+320": lambda threads: app_detector(threads, turns=(90, 180, 270), upscale=True, extra_sides=(320,)),
+    "yunet": lambda threads: YuNetDetector(side=settings.VISAGE_DETECT_SIDE),
+    "yunet0.6": lambda threads: YuNetDetector(side=settings.VISAGE_DETECT_SIDE, score_threshold=0.6),
+    "yunet0.7": lambda threads: YuNetDetector(side=settings.VISAGE_DETECT_SIDE, score_threshold=0.7),
+    "turns+upscale & yunet0.7": lambda threads: Ensemble(
+        app_detector(threads, turns=(90, 180, 270), upscale=True),
+        YuNetDetector(side=settings.VISAGE_DETECT_SIDE, score_threshold=0.7)),
+    "mtcnn": lambda threads: MTCNNDetector(side=settings.VISAGE_DETECT_SIDE, threads=threads),
+    "mtcnn0.95": lambda threads: MTCNNDetector(side=settings.VISAGE_DETECT_SIDE, thresholds=(0.6, 0.7, 0.95),
+                                               threads=threads),
 }
 
 
-def run_detector(detector, decoded) -> tuple[list[tuple[np.ndarray, np.ndarray]], float]:
-    """Boxes (full-resolution pixels) and scores per photo, and the median ms per photo."""
-    detector.detect(decoded[0].pixels)  # warm-up
-    results, times = [], []
+def run_detectors(detectors: dict, decoded) -> dict[str, tuple[list[tuple[np.ndarray, np.ndarray]], float]]:
+    """Per detector: boxes (full-resolution pixels) and scores per photo, and the mean ms
+    per photo. The detectors take turns on each photo, so that a change in the machine's
+    load during the run weighs on all of them alike."""
+    for detector in detectors.values():
+        detector.detect(decoded[0].pixels)  # warm-up
+    results = {name: [] for name in detectors}
+    elapsed = dict.fromkeys(detectors, 0.0)
     for image in decoded:
-        start = time.perf_counter()
-        faces = detector.detect(image.pixels)
-        times.append((time.perf_counter() - start) * 1000)
-        boxes = np.array([f.box for f in faces], dtype=float).reshape(-1, 4) / image.scale
-        results.append((boxes, np.array([f.score for f in faces], dtype=float)))
-    return results, statistics.median(times)
+        for name, detector in detectors.items():
+            start = time.perf_counter()
+            faces = detector.detect(image.pixels)
+            elapsed[name] += time.perf_counter() - start
+            boxes = np.array([f.box for f in faces], dtype=float).reshape(-1, 4) / image.scale
+            results[name].append((boxes, np.array([f.score for f in faces], dtype=float)))
+    return {name: (results[name], elapsed[name] * 1000 / len(decoded)) for name in detectors}
 
 
 def fmt(value: float) -> str:
@@ -78,7 +99,13 @@ def main() -> None:
     parser.add_argument("--misses", action="store_true", help="list every missed face and false alarm")
     parser.add_argument("--only", nargs="+", help="photo paths or variant names to keep")
     parser.add_argument("--fixture", type=Path, default=FIXTURE)
+    parser.add_argument("--single-face", type=int, default=0, metavar="N",
+                        help="also count false alarms on the first N celeba5 test crops (one face each)")
     args = parser.parse_args()
+    # yuface's OpenMP, read when it loads; passive, so that its idle threads do not spin
+    # while the other detectors take their turn.
+    os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     albums = Path(settings.FACES_DATA_DIR) / "albums"
     fixture = load_fixture(args.fixture)
 
@@ -98,12 +125,16 @@ def main() -> None:
           f"{faces} faces ({sum(int(c.hard.sum()) for c in cases)} hard); decode {decode_ms:.1f} ms/photo "
           f"(max side {settings.VISAGE_DECODE_MAX_SIDE}); IoU 0.5; threads {args.threads}")
 
-    summary, per_kind, details = [], [], []
-    baseline_ms = None
+    detectors = {}
     for name in args.detectors:
-        detector = DETECTORS[name](args.threads)
-        results, ms = run_detector(detector, decoded)
-        baseline_ms = baseline_ms or ms
+        try:
+            detectors[name] = DETECTORS[name](args.threads)
+        except ImportError as missing:
+            print(f"{name}: skipped, {missing} (make bench-detect installs requirements-bench.txt)")
+    runs = run_detectors(detectors, decoded)
+    baseline_ms = next(iter(runs.values()))[1]
+    summary, per_kind, details = [], [], []
+    for name, (results, ms) in runs.items():
         total, by_kind = Tally(), defaultdict(Tally)
         for case, (boxes, scores) in zip(cases, results):
             score = score_photo(case.boxes, case.hard, case.ignore, boxes, scores, *case.size)
@@ -124,7 +155,7 @@ def main() -> None:
 
     sizes = Counter(size for case in cases for size in size_classes(case.boxes, *case.size))
     print("\n| detector | recall | recall, clear faces | precision | "
-          + " | ".join(f"{s} ({sizes[s]}): recall / precision" for s in SIZES) + f" | detect ms/photo (x {args.detectors[0]}) |")
+          + " | ".join(f"{s} ({sizes[s]}): recall / precision" for s in SIZES) + f" | detect ms/photo (x {next(iter(runs))}) |")
     print("|---" * (5 + len(SIZES)) + "|")
     print("\n".join(summary))
     counts = Counter()
@@ -136,6 +167,20 @@ def main() -> None:
     print("\n".join(per_kind))
     if args.misses:
         print("\n" + "\n".join(details))
+    if args.single_face:
+        single_face_counts(detectors, Path(settings.FACES_DATA_DIR) / "celeba5" / "test", args.single_face)
+
+
+def single_face_counts(detectors: dict, folder: Path, count: int) -> None:
+    """On crops that hold exactly one face each, a second box is a false alarm."""
+    paths = sorted(folder.glob("*/*.webp"))[:count]
+    decoded = [decode_image(p, max_side=settings.VISAGE_DECODE_MAX_SIDE) for p in paths]
+    print(f"\n{len(paths)} celeba5 test crops (128x128, one face each):\n")
+    print("| detector | no face | two or more boxes | boxes in all |")
+    print("|---|---|---|---|")
+    for name, (results, _) in run_detectors(detectors, decoded).items():
+        found = [len(scores) for _, scores in results]
+        print(f"| {name} | {sum(n == 0 for n in found)} | {sum(n > 1 for n in found)} | {sum(found)} |")
 
 
 if __name__ == "__main__":

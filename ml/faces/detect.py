@@ -24,6 +24,9 @@ SIZE_VARIANCE = 0.2
 # Small photos (celeba crops, thumbnails) are padded to this side: a face that fills the
 # whole frame is larger than the anchors the network learned on.
 PAD_SMALL_TO = 256
+# The most an upscaled pass enlarges a photo: a 20-pixel face becomes 40, within the
+# anchors; more adds no detail and makes a face that fills a small crop too big for them.
+MAX_UPSCALE = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ def _anchors(height: int, width: int) -> np.ndarray:
     return np.concatenate(parts).astype(np.float32)
 
 
-def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int]:
     order = np.argsort(-scores)
     keep: list[int] = []
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -70,6 +73,18 @@ def _nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[in
     return keep
 
 
+def _turn(image: np.ndarray, clockwise: int) -> np.ndarray:
+    return image if clockwise == 0 else np.ascontiguousarray(np.rot90(image, k=-clockwise // 90))
+
+
+def _unturn(points: np.ndarray, clockwise: int, width: int, height: int) -> np.ndarray:
+    """(..., 2) points of an image turned ``clockwise`` degrees, in the unturned
+    width x height image's pixels."""
+    x, y = points[..., 0], points[..., 1]
+    back = {0: (x, y), 90: (y, height - x), 180: (width - x, height - y), 270: (width - y, x)}[clockwise]
+    return np.stack(back, axis=-1)
+
+
 class FaceDetector:
     def __init__(
         self,
@@ -80,17 +95,31 @@ class FaceDetector:
         detect_side: int = 640,
         num_threads: int | None = None,
         pad_small: bool = True,
+        extra_sides: tuple[int, ...] = (),
+        upscale: bool = False,
+        turns: tuple[int, ...] = (),
     ) -> None:
         """score_threshold: minimum face probability; nms_threshold: IoU above which the
         weaker of two boxes is dropped; min_face_px: shortest box side kept, in input
-        pixels; detect_side: longest side the network sees (inputs are never upscaled);
-        pad_small: pad images under PAD_SMALL_TO pixels with black borders so a face
-        that fills a small crop still matches the network's anchors."""
+        pixels; detect_side: longest side the network sees; pad_small: pad images under
+        PAD_SMALL_TO pixels with black borders so a face that fills a small crop still
+        matches the network's anchors.
+
+        More passes, merged by NMS (each one costs about one more run of the network):
+        extra_sides: further longest sides to run at (smaller for faces too big for the
+        anchors, larger for small faces in big photos); upscale: an image smaller than a
+        pass's side also gets a pass enlarged towards it (inputs are otherwise
+        never enlarged), for small faces in small photos; turns: also run on
+        the image turned 90, 180 or 270 degrees clockwise, for photos that are sideways
+        with no EXIF orientation."""
         self.pad_small = pad_small
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
         self.min_face_px = min_face_px
         self.detect_side = detect_side
+        self.sides = (detect_side, *extra_sides)
+        self.upscale = upscale
+        self.turns = (0, *turns)
         options = ort.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads
@@ -103,10 +132,45 @@ class FaceDetector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         height, width = image.shape[:2]
-        scale = min(1.0, self.detect_side / max(height, width))
-        resized = image if scale == 1.0 else cv2.resize(
-            image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
-        )
+        passes = []
+        for scale in self._scales(max(height, width)):
+            resized = image if scale == 1.0 else cv2.resize(
+                image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+            )
+            for clockwise in self.turns:  # turning the resized copy: each turn costs one network run
+                boxes, points, scores = self._run(_turn(resized, clockwise))
+                corners = _unturn(boxes.reshape(-1, 2, 2), clockwise, resized.shape[1], resized.shape[0]) / scale
+                points = _unturn(points, clockwise, resized.shape[1], resized.shape[0]) / scale
+                boxes = np.hstack([corners.min(axis=1), corners.max(axis=1)])
+                boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
+                boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
+                # Dropped before passes are merged, so that a sliver never suppresses a face.
+                big = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_face_px
+                passes.append((boxes[big], points[big], scores[big]))
+        boxes, points, scores = (np.concatenate(parts) for parts in zip(*passes))
+        if len(passes) > 1 and len(scores):
+            keep = nms(boxes, scores, self.nms_threshold)
+            boxes, points, scores = boxes[keep], points[keep], scores[keep]
+        results = [DetectedFace(tuple(float(v) for v in box), face_points.astype(np.float32), float(score))
+                   for box, face_points, score in zip(boxes, points, scores)]
+        return sorted(results, key=lambda f: f.box[0])
+
+    def _scales(self, longest: int) -> list[float]:
+        """Resize factor of each pass: each side shrinks the image to it (never enlarges
+        it), and with ``upscale`` an image smaller than a side gets a second pass,
+        enlarged to it by at most MAX_UPSCALE."""
+        scales = []
+        for side in self.sides:
+            scale = side / longest
+            scales.append(min(1.0, scale))
+            if self.upscale and scale > 1.0:
+                scales.append(min(scale, MAX_UPSCALE))
+        return list(dict.fromkeys(scales))
+
+    def _run(self, resized: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One run of the network: boxes (N, 4), landmarks (N, 5, 2) and scores (N,) in
+        the pixels of ``resized``, unclipped."""
         pad_x = pad_y = 0
         if self.pad_small and max(resized.shape[:2]) < PAD_SMALL_TO:
             pad_y = (PAD_SMALL_TO - resized.shape[0]) // 2
@@ -117,17 +181,8 @@ class FaceDetector:
             )
         net_in = (resized[..., ::-1].astype(np.float32) - BGR_MEAN).transpose(2, 0, 1)[None]
         loc, conf, landmarks = self._session.run(None, {"input": np.ascontiguousarray(net_in)})
-        faces = self._decode(loc[0], conf[0, :, 1], landmarks[0], resized.shape[0], resized.shape[1])
-        results = []
-        for box, points, score in faces:
-            box = (box - [pad_x, pad_y, pad_x, pad_y]) / scale
-            points = (points - [pad_x, pad_y]) / scale
-            box[[0, 2]] = np.clip(box[[0, 2]], 0, width)
-            box[[1, 3]] = np.clip(box[[1, 3]], 0, height)
-            if min(box[2] - box[0], box[3] - box[1]) < self.min_face_px:
-                continue
-            results.append(DetectedFace(tuple(float(v) for v in box), points.astype(np.float32), float(score)))
-        return sorted(results, key=lambda f: f.box[0])
+        boxes, points, scores = self._decode(loc[0], conf[0, :, 1], landmarks[0], resized.shape[0], resized.shape[1])
+        return boxes - [pad_x, pad_y, pad_x, pad_y], points - [pad_x, pad_y], scores
 
     def detect_batch(self, images: list[np.ndarray]) -> list[list[DetectedFace]]:
         # Photos differ in size; one run per image avoids padding every one to the largest.
@@ -136,7 +191,7 @@ class FaceDetector:
     def _decode(self, loc, scores, landmarks, height: int, width: int):
         keep = scores > self.score_threshold
         if not keep.any():
-            return []
+            return np.zeros((0, 4)), np.zeros((0, 5, 2)), np.zeros(0)
         anchors = _anchors(height, width)[keep]
         loc, scores, landmarks = loc[keep], scores[keep], landmarks[keep]
         centers = anchors[:, :2] + loc[:, :2] * CENTER_VARIANCE * anchors[:, 2:]
@@ -144,4 +199,5 @@ class FaceDetector:
         boxes = np.hstack([centers - sizes / 2, centers + sizes / 2]) * [width, height, width, height]
         points = anchors[:, None, :2] + landmarks.reshape(-1, 5, 2) * CENTER_VARIANCE * anchors[:, None, 2:]
         points = points * [width, height]
-        return [(boxes[i], points[i], scores[i]) for i in _nms(boxes, scores, self.nms_threshold)]
+        keep = nms(boxes, scores, self.nms_threshold)
+        return boxes[keep], points[keep], scores[keep]

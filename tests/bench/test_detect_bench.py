@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -26,3 +28,17 @@ def test_the_bench_scores_an_album_photo_and_its_variants(albums_dir):
     assert any(line.startswith("| current | ") and "/15) |" in line for line in lines), run.stdout
     misses = [line for line in lines if line.startswith("current    ")]
     assert misses and all(line.split()[1] in {"bbt3_cut_left:", "bbt3_rot90:"} for line in misses), run.stdout
+
+
+def test_the_bench_counts_boxes_on_single_face_crops(faces_data_dir):
+    if not (faces_data_dir / "celeba5" / "test").is_dir():
+        pytest.skip("celeba5 absent")
+    run = subprocess.run(
+        [sys.executable, "bench/detect.py", "--detectors", "current", "--only", "bbt/bbt3.jpg", "--single-face", "4"],
+        cwd=REPO, env={**os.environ, "FACES_DATA_DIR": str(faces_data_dir)}, capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "4 celeba5 test crops (128x128, one face each):" in run.stdout
+    row = next(line for line in run.stdout.splitlines() if line.startswith("| current | ") and line.count("|") == 5)
+    no_face, several, boxes = (int(v) for v in row.strip("|").split("|")[1:])
+    assert no_face + several <= 4 and boxes >= 4 - no_face

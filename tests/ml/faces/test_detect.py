@@ -67,3 +67,59 @@ def test_detect_batch_matches_detect(ml_detector, ml_multiface):
 def test_rejects_non_rgb_input(ml_detector):
     with pytest.raises(ValueError):
         ml_detector.detect(np.zeros((100, 100), np.uint8))
+
+
+@pytest.fixture(scope="module")
+def ml_bbt3(ml_albums):
+    return decode_image(ml_albums / "bbt" / "bbt3.jpg").pixels
+
+
+@pytest.mark.parametrize("clockwise", [90, 180, 270])
+def test_turned_passes_find_sideways_faces_where_they_are(ml_detector, ml_bbt3, clockwise):
+    from ml.evaluation.detection_cases import rotate_boxes
+    from ml.evaluation.detection_scores import iou_matrix
+    from ml.faces.detect import FaceDetector
+
+    upright = ml_detector.detect(ml_bbt3)
+    assert len(upright) == 5
+    height, width = ml_bbt3.shape[:2]
+    expected = rotate_boxes(np.array([f.box for f in upright]), width, height, clockwise)
+    turned_image = np.ascontiguousarray(np.rot90(ml_bbt3, k=-clockwise // 90))
+    assert len(ml_detector.detect(turned_image)) < 5  # one upright pass misses sideways faces
+    found = FaceDetector(num_threads=2, turns=(90, 180, 270)).detect(turned_image)
+    assert len(found) == 5
+    assert (iou_matrix(expected, [f.box for f in found]).max(axis=1) > 0.8).all()
+    for face in found:  # landmarks are turned back with their box
+        x0, y0, x1, y1 = face.box
+        assert ((face.landmarks >= [x0, y0]) & (face.landmarks <= [x1, y1])).all()
+
+
+def test_extra_scales_merge_into_one_box_per_face(ml_multiface):
+    from ml.faces.detect import FaceDetector
+
+    faces = FaceDetector(num_threads=2, extra_sides=(320, 1280)).detect(ml_multiface)
+    assert len(faces) == 6
+
+
+def test_upscale_enlarges_a_small_photo_to_find_its_small_faces(ml_albums):
+    from ml.faces.detect import FaceDetector
+
+    image = decode_image(ml_albums / "bbt" / "bbt1.jpg", max_side=320).pixels  # faces of about 24 px
+    assert len(FaceDetector(num_threads=2).detect(image)) < 4
+    assert len(FaceDetector(num_threads=2, upscale=True).detect(image)) == 4
+
+
+def test_a_face_found_sideways_aligns_like_the_upright_one(ml_detector, ml_bbt3):
+    from ml.faces.align import DLIB_150, align_faces
+    from ml.faces.detect import FaceDetector
+
+    upright = ml_detector.detect(ml_bbt3)
+    turned = np.ascontiguousarray(np.rot90(ml_bbt3, k=-1))  # 90 degrees clockwise
+    sideways = FaceDetector(num_threads=2, turns=(270,)).detect(turned)  # found by the pass that turns it back
+    assert len(sideways) == 5
+    # Left to right in the upright photo is top to bottom in the turned one.
+    sideways.sort(key=lambda f: f.box[1])
+    chips_upright = align_faces(ml_bbt3, [f.landmarks for f in upright], DLIB_150).astype(float)
+    chips_sideways = align_faces(turned, [f.landmarks for f in sideways], DLIB_150).astype(float)
+    differences = np.abs(chips_upright - chips_sideways).mean(axis=(1, 2, 3))
+    assert (differences < 20).all(), differences
