@@ -1,8 +1,9 @@
 """Photos with hand-drawn face boxes, and harder variants made from them with the boxes moved exactly.
 
 The labels live in ``tests/fixtures/face_boxes.json``: per album photo its size and face
-boxes (x0, y0, x1, y1 in pixels of the full-resolution photo after EXIF rotation), and
-a list of variants, each a source photo and a list of operations. A variant is built at
+boxes (x0, y0, x1, y1 in pixels of the full-resolution photo after EXIF rotation, with
+a note on the hard ones), and a list of variants, each a name, a kind (the column the
+bench counts it in), a source photo and a list of operations. A variant is built at
 bench time: every operation changes the pixels and moves the boxes the same way, and the
 result is written as a JPEG so that it reaches the detector through the upload decoder.
 No variant image is ever stored.

@@ -13,6 +13,7 @@ import pytest
 from ml.evaluation.detection_cases import face_boxes, load_fixture
 from ml.evaluation.detection_scores import iou_matrix
 from ml.faces.imageio import decode_image
+
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "face_boxes.json"
 
 
