@@ -84,6 +84,9 @@ def operation_undo(*, owner) -> Operation:
     if operation is None:
         raise NothingToUndo("Nothing to undo.")
     before = operation.before
+    # No name propagation after an undo: the suggestions the operation changed were
+    # recorded with the rest (the services pass their recorder to it), so putting the rows
+    # back puts back the suggestions that went with the evidence before it.
     # People first: faces may point at a person this operation deleted.
     for person_id, state in before["people"].items():
         if state is not None:

@@ -84,7 +84,8 @@ def person_rename(*, owner, person_id: int, name: str) -> Person:
         person.name = name
         person.save(update_fields=["name"])
         if named_before != bool(name):
-            # Votes go to people, not names: only naming or unnaming changes the evidence.
+            # Votes go to people, not names: a new name for a named person changes no vote;
+            # naming or unnaming one puts its faces in or out of the evidence.
             _propagate_person(op, owner, person.pk)
     return person
 
@@ -121,23 +122,23 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         raise EditError("Choose whose name to keep.")
     with recorded_operation(owner=owner, kind="merge", summary=f"Merged {source} into {target}") as op:
         op.touch_people([source.pk, target.pk])
-        moved = list(Face.objects.filter(person=source).values_list("pk", "person_state"))
-        op.touch_faces([pk for pk, _ in moved])
+        moved = dict(Face.objects.filter(person=source).values_list("pk", "person_state"))
+        op.touch_faces(moved)
         name = source.name if (keep_name == "source" and source.name) or not target.name else target.name
-        Face.objects.filter(pk__in=[pk for pk, _ in moved]).update(person=target)
+        Face.objects.filter(pk__in=moved).update(person=target)
         # The user said these faces are one person: remove rejections that contradict it.
-        FaceRejection.objects.filter(face_id__in=[pk for pk, _ in moved], person=target).delete()
+        FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
         op.delete_person(source)
         named_before = bool(target.name)
         target.name = name
         target.hidden = target.hidden and source.hidden
         target.save(update_fields=["name", "hidden"])
-        if named_before != bool(name):
+        if named_before != bool(name):  # the target's own faces change too: it got a name
             _propagate_person(op, owner, target.pk)
         else:
             names_propagate_near(
                 owner=owner, recorder=op,
-                moved=[pk for pk, state in moved if state == Face.PersonState.CONFIRMED], edited=[pk for pk, _ in moved],
+                moved=[pk for pk, state in moved.items() if state == Face.PersonState.CONFIRMED], edited=moved,
             )
     return target
 
