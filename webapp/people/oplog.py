@@ -15,10 +15,11 @@ from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from webapp.faces.models import Face
-from webapp.people.models import FaceRejection, Operation, Person
+from webapp.people.models import FaceRejection, Operation, Person, PersonDistinction
 
 
 class NothingToUndo(ValueError):
@@ -30,6 +31,10 @@ class OperationRecorder:
         self.faces: dict[str, list] = {}
         self.people: dict[str, dict | None] = {}
         self.rejections: dict[str, list[int]] = {}
+        # People whose "not the same person" answers this operation may change, and those
+        # answers before it: undo puts back exactly these for exactly those people.
+        self.distinction_people: set[int] = set()
+        self.distinctions: set[tuple[int, int]] = set()
 
     def touch_faces(self, face_ids: Iterable[int]) -> None:
         new = [i for i in face_ids if str(i) not in self.faces]
@@ -52,19 +57,30 @@ class OperationRecorder:
                 "created_at": person.created_at.isoformat(),
             }
 
+    def touch_distinctions(self, person_ids: Iterable[int]) -> None:
+        new = set(person_ids) - self.distinction_people
+        if not new:
+            return
+        self.distinction_people |= new
+        rows = PersonDistinction.objects.filter(Q(first_id__in=new) | Q(second_id__in=new)).values_list("first_id", "second_id")
+        self.distinctions |= set(rows)
+
     def created_person(self, person: Person) -> None:
         self.people.setdefault(str(person.pk), None)
 
     def delete_person(self, person: Person) -> None:
         """Delete a person after recording every row the delete changes: the person, the
-        faces that point at it (set to no one) and the rejections of it (cascaded)."""
+        faces that point at it (set to no one), the rejections of it and the "not the same
+        person" answers about it (both cascaded)."""
         self.touch_people([person.pk])
+        self.touch_distinctions([person.pk])
         self.touch_faces(Face.objects.filter(person=person).values_list("pk", flat=True))
         self.touch_faces(FaceRejection.objects.filter(person=person).values_list("face_id", flat=True))
         person.delete()
 
     def as_json(self) -> dict:
-        return {"faces": self.faces, "people": self.people, "rejections": self.rejections}
+        return {"faces": self.faces, "people": self.people, "rejections": self.rejections,
+                "distinctions": {"people": sorted(self.distinction_people), "pairs": sorted(self.distinctions)}}
 
 
 @contextmanager
@@ -108,6 +124,13 @@ def operation_undo(*, owner) -> Operation:
         FaceRejection.objects.filter(face_id=int(face_id)).exclude(person_id__in=person_ids).delete()
         for person_id in person_ids:
             FaceRejection.objects.get_or_create(face_id=int(face_id), person_id=person_id)
+    distinctions = before.get("distinctions")  # operations recorded before this existed have none
+    if distinctions and distinctions["people"]:
+        people = distinctions["people"]
+        PersonDistinction.objects.filter(Q(first_id__in=people) | Q(second_id__in=people)).delete()
+        alive = set(Person.objects.filter(pk__in={p for pair in distinctions["pairs"] for p in pair}).values_list("pk", flat=True))
+        PersonDistinction.objects.bulk_create(
+            [PersonDistinction(first_id=a, second_id=b) for a, b in distinctions["pairs"] if a in alive and b in alive])
     created = [int(pid) for pid, state in before["people"].items() if state is None]
     Person.objects.filter(pk__in=created).delete()
     operation.undone_at = timezone.now()

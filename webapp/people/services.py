@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.db.models import Q
+
 from webapp.faces.models import Face
 from webapp.people.models import FaceRejection, Person, PersonDistinction
 from webapp.people.naming import name_key
@@ -128,6 +130,7 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         Face.objects.filter(pk__in=moved).update(person=target)
         # The user said these faces are one person: remove rejections that contradict it.
         FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
+        _distinctions_carry(op, source=source.pk, target=target.pk)
         op.delete_person(source)
         named_before = bool(target.name)
         target.name = name
@@ -141,6 +144,16 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
                 moved=[pk for pk, state in moved.items() if state == Face.PersonState.CONFIRMED], edited=moved,
             )
     return target
+
+
+def _distinctions_carry(op, *, source: int, target: int) -> None:
+    """Whoever the user said ``source`` is not, the merged person is not either."""
+    op.touch_distinctions([source, target])
+    others = {b if a == source else a for a, b in
+              PersonDistinction.objects.filter(Q(first_id=source) | Q(second_id=source)).values_list("first_id", "second_id")}
+    PersonDistinction.objects.bulk_create(
+        [PersonDistinction(first_id=min(target, other), second_id=max(target, other)) for other in others - {target}],
+        ignore_conflicts=True)
 
 
 def faces_move(*, owner, face_ids: Iterable[int], person_id: int | None = None, name: str = "") -> Person:

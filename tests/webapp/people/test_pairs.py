@@ -103,3 +103,21 @@ def test_no_is_remembered_for_good_and_yes_merges(alice_client, library):
     alice_client.post(reverse("people-pair-answer"), {"first": penny.pk, "second": penny_half.pk, "answer": "same"})
     assert not Person.objects.filter(pk=penny_half.pk).exists() and penny.faces.count() == 5
     assert person_pairs_close(owner=owner) == []
+
+
+def test_no_survives_a_merge_into_a_third_person_and_undo_restores_it(user, library):
+    from webapp.people.oplog import operation_undo
+    from webapp.people.services import people_distinct, person_merge
+
+    sheldon, half, raj = library["Sheldon"], library["Sheldon (2)"], library["Raj"]
+    people_distinct(owner=user, first_id=half.pk, second_id=raj.pk)
+    # The unnamed half goes into a new, third person: the "No" about it now holds for that one.
+    third = faces_move(owner=user, face_ids=[sheldon.faces.first().pk], name="")
+    person_merge(owner=user, source_id=half.pk, target_id=third.pk)
+    pairs = set(PersonDistinction.objects.values_list("first_id", "second_id"))
+    assert pairs == {tuple(sorted((third.pk, raj.pk)))}
+    assert all({p.first.pk, p.second.pk} != {third.pk, raj.pk}
+               for p in person_pairs_close(owner=user, limit=50, min_probability=0.0))
+    # Undo puts back exactly the answers there were: about the half, not about the third.
+    operation_undo(owner=user)
+    assert set(PersonDistinction.objects.values_list("first_id", "second_id")) == {tuple(sorted((half.pk, raj.pk)))}
