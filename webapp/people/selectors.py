@@ -44,11 +44,7 @@ class PersonGuess:
 
     @property
     def stranger_percent(self) -> str:
-        """For a sentence: "less than 0.1", "0.4", "12"."""
-        percent = 100 * self.stranger_chance
-        if percent < 0.1:
-            return "less than 0.1"
-        return f"{percent:.1f}" if percent < 10 else f"{percent:.0f}"
+        return percent_text(self.stranger_chance)
 
 
 def faces_named(*, owner) -> QuerySet[Face]:
