@@ -30,6 +30,10 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
 
+import django  # noqa: E402
+
+django.setup()
+
 import numpy as np  # noqa: E402
 from django.conf import settings  # noqa: E402
 
@@ -38,31 +42,38 @@ from ml.evaluation.detection_cases import build_cases, load_fixture  # noqa: E40
 from ml.evaluation.detection_scores import SIZES, Tally, score_photo, size_classes  # noqa: E402
 from ml.faces.detect import FaceDetector  # noqa: E402
 from ml.faces.imageio import decode_image  # noqa: E402
+from webapp.faces.runtime import DETECT_TURNS, detector_options  # noqa: E402
 
 FIXTURE = REPO / "tests" / "fixtures" / "face_boxes.json"
 
 
 def app_detector(threads: int, **overrides) -> FaceDetector:
     """The detector as the worker builds it (webapp/faces/runtime.py), with overrides."""
-    options = dict(score_threshold=settings.VISAGE_DETECT_MIN_SCORE, min_face_px=settings.VISAGE_DETECT_MIN_FACE_PX,
-                   detect_side=settings.VISAGE_DETECT_SIDE)
-    return FaceDetector(**{**options, **overrides}, num_threads=threads)
+    return FaceDetector(**{**detector_options(), **overrides}, num_threads=threads)
+
+
+def passes(threads: int, *, turns: bool = False, upscale: bool = False, extra_sides: tuple[int, ...] = (),
+           **overrides) -> FaceDetector:
+    """The worker's detector with exactly these extra passes, whatever the settings say."""
+    return app_detector(threads, turns=DETECT_TURNS if turns else (), upscale=upscale, extra_sides=extra_sides,
+                        **overrides)
 
 
 DETECTORS = {
+    "one pass": lambda threads: passes(threads),  # the worker's detector until December 2026
     "current": lambda threads: app_detector(threads),
-    "side1280": lambda threads: app_detector(threads, detect_side=1280),
-    "+320": lambda threads: app_detector(threads, extra_sides=(320,)),
-    "+1280": lambda threads: app_detector(threads, extra_sides=(1280,)),
-    "upscale": lambda threads: app_detector(threads, upscale=True),
-    "turns": lambda threads: app_detector(threads, turns=(90, 180, 270)),
-    "turns+upscale": lambda threads: app_detector(threads, turns=(90, 180, 270), upscale=True),
-    "turns+upscale+320": lambda threads: app_detector(threads, turns=(90, 180, 270), upscale=True, extra_sides=(320,)),
+    "side1280": lambda threads: passes(threads, detect_side=1280),
+    "+320": lambda threads: passes(threads, extra_sides=(320,)),
+    "+1280": lambda threads: passes(threads, extra_sides=(1280,)),
+    "upscale": lambda threads: passes(threads, upscale=True),
+    "turns": lambda threads: passes(threads, turns=True),
+    "turns+upscale": lambda threads: passes(threads, turns=True, upscale=True),
+    "turns+upscale+320": lambda threads: passes(threads, turns=True, upscale=True, extra_sides=(320,)),
     "yunet": lambda threads: YuNetDetector(side=settings.VISAGE_DETECT_SIDE),
     "yunet0.6": lambda threads: YuNetDetector(side=settings.VISAGE_DETECT_SIDE, score_threshold=0.6),
     "yunet0.7": lambda threads: YuNetDetector(side=settings.VISAGE_DETECT_SIDE, score_threshold=0.7),
     "turns+upscale & yunet0.7": lambda threads: Ensemble(
-        app_detector(threads, turns=(90, 180, 270), upscale=True),
+        passes(threads, turns=True, upscale=True),
         YuNetDetector(side=settings.VISAGE_DETECT_SIDE, score_threshold=0.7)),
     "mtcnn": lambda threads: MTCNNDetector(side=settings.VISAGE_DETECT_SIDE, threads=threads),
     "mtcnn0.95": lambda threads: MTCNNDetector(side=settings.VISAGE_DETECT_SIDE, thresholds=(0.6, 0.7, 0.95),

@@ -156,6 +156,9 @@ VISAGE_DETECT_MIN_SCORE = _env_float("VISAGE_DETECT_MIN_SCORE", 0.9)
 # libraries whose people are more alike than val's (bench/open_set.py --choose).
 VISAGE_STRANGER_RATE = _env_float("VISAGE_STRANGER_RATE", 0.003)
 VISAGE_DETECT_SIDE = _env_int("VISAGE_DETECT_SIDE", 640)
+# Extra detector passes (webapp/faces/runtime.py says what each finds and costs).
+VISAGE_DETECT_TURNS = _env_bool("VISAGE_DETECT_TURNS", True)
+VISAGE_DETECT_UPSCALE = _env_bool("VISAGE_DETECT_UPSCALE", True)
 VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
 VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores
 VISAGE_PROCESS_BATCH_SIZE = _env_int("VISAGE_PROCESS_BATCH_SIZE", 8)

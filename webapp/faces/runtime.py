@@ -53,19 +53,34 @@ def torch_threads() -> int:
     return settings.VISAGE_TORCH_THREADS or os.cpu_count() or 1
 
 
+# The extra detector passes on by default (bench/detect.py, docs/benchmarks.md "Face
+# detection"): turned copies find faces in photos that are sideways without an EXIF
+# orientation (scans, exports, messaging apps), and an enlarged copy finds small faces in
+# small photos. One network run per turn; the enlarged pass only runs on photos smaller
+# than the detector's side, so it costs nothing on camera photos.
+DETECT_TURNS = (90, 180, 270)
+
+
+def detector_options() -> dict:
+    """How every worker builds its face detector, from the settings."""
+    return {
+        "score_threshold": settings.VISAGE_DETECT_MIN_SCORE,
+        "min_face_px": settings.VISAGE_DETECT_MIN_FACE_PX,
+        "detect_side": settings.VISAGE_DETECT_SIDE,
+        "turns": DETECT_TURNS if settings.VISAGE_DETECT_TURNS else (),
+        "upscale": settings.VISAGE_DETECT_UPSCALE,
+    }
+
+
 def face_pipeline_for(model: EmbeddingModel) -> FacePipeline:
-    key = (model.version, model.checkpoint_sha256)
+    options = detector_options()
+    key = (model.version, model.checkpoint_sha256, tuple(sorted(options.items())))
     with _lock:
         pipeline = _pipelines.get(key)
         if pipeline is None:
             threads = torch_threads()
             torch.set_num_threads(threads)
-            detector = FaceDetector(
-                score_threshold=settings.VISAGE_DETECT_MIN_SCORE,
-                min_face_px=settings.VISAGE_DETECT_MIN_FACE_PX,
-                detect_side=settings.VISAGE_DETECT_SIDE,
-                num_threads=threads,
-            )
+            detector = FaceDetector(**options, num_threads=threads)
             embedder = Embedder.from_checkpoint(checkpoint_path(model), num_threads=threads)
             pipeline = FacePipeline(detector=detector, embedder=embedder)
             _pipelines[key] = pipeline
