@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test system-test-deps bench bench-detect
+.PHONY: install run test system-test-deps bench bench-venv bench-detect bench-peers
 
 $(STAMP): requirements.txt requirements-nodeps.txt requirements-test.txt
 	python3 -m venv $(VENV)
@@ -32,12 +32,18 @@ test: install system-test-deps
 bench: install
 	$(PY) bench/ingest.py
 
-# bench/detect.py with the other detectors too (requirements-bench.txt): their own
-# environment that sees .venv's packages through a .pth file, so the app's stays as it is.
+# The benches that compare with other detectors and with the peers' pipeline
+# (requirements-bench.txt): their own environment that sees .venv's packages through a
+# .pth file, so the app's stays as it is.
 BENCH_VENV ?= .venv-bench
-bench-detect: install
+bench-venv: install
 	test -x $(BENCH_VENV)/bin/python || python3 -m venv $(BENCH_VENV)
 	$(PY) -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" \
 	  > "$$($(BENCH_VENV)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/app-venv.pth"
 	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -r requirements-bench.txt
+
+bench-detect: bench-venv
 	$(BENCH_VENV)/bin/python bench/detect.py
+
+bench-peers: bench-venv
+	$(BENCH_VENV)/bin/python bench/peers.py
