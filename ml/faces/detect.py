@@ -73,6 +73,18 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int
     return keep
 
 
+def _all_upright(landmarks: np.ndarray) -> bool:
+    """Whether faces were found and every one stands upright: its mouth below its eyes,
+    within 45 degrees of straight down. Then the photo is the right way up and the turned
+    passes would find nothing more; a face lying on its side or upside down, or no face
+    at all, sends the detector on to the turned copies."""
+    if not len(landmarks):
+        return False
+    eyes, mouth = landmarks[:, :2].mean(axis=1), landmarks[:, 3:].mean(axis=1)
+    down = mouth - eyes
+    return bool((down[:, 1] > np.abs(down[:, 0])).all())
+
+
 def _turn(image: np.ndarray, clockwise: int) -> np.ndarray:
     return image if clockwise == 0 else np.ascontiguousarray(np.rot90(image, k=-clockwise // 90))
 
@@ -108,10 +120,12 @@ class FaceDetector:
         More passes, merged by NMS (each one costs about one more run of the network):
         extra_sides: further longest sides to run at (smaller for faces too big for the
         anchors, larger for small faces in big photos); upscale: an image smaller than a
-        pass's side also gets a pass enlarged towards it (inputs are otherwise
-        never enlarged), for small faces in small photos; turns: also run on
-        the image turned 90, 180 or 270 degrees clockwise, for photos that are sideways
-        with no EXIF orientation."""
+        pass's side (but not under PAD_SMALL_TO) also gets a pass enlarged towards it
+        (inputs are otherwise never enlarged), for small faces in small photos; turns:
+        also run on the image turned 90, 180 or 270 degrees clockwise, for photos that
+        are sideways with no EXIF orientation, unless the upright passes found faces and
+        all of them upright (then the photo is the right way up: one run instead of
+        four for most photos of people)."""
         self.pad_small = pad_small
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
@@ -132,22 +146,15 @@ class FaceDetector:
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"expected an (H, W, 3) uint8 RGB image, got {image.shape} {image.dtype}")
         height, width = image.shape[:2]
-        passes = []
-        for scale in self._scales(max(height, width)):
-            resized = image if scale == 1.0 else cv2.resize(
-                image, (max(1, round(width * scale)), max(1, round(height * scale))),
-                interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
-            )
-            for clockwise in self.turns:  # turning the resized copy: each turn costs one network run
-                boxes, points, scores = self._run(_turn(resized, clockwise))
-                corners = _unturn(boxes.reshape(-1, 2, 2), clockwise, resized.shape[1], resized.shape[0]) / scale
-                points = _unturn(points, clockwise, resized.shape[1], resized.shape[0]) / scale
-                boxes = np.hstack([corners.min(axis=1), corners.max(axis=1)])
-                boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
-                boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
-                # Dropped before passes are merged, so that a sliver never suppresses a face.
-                big = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_face_px
-                passes.append((boxes[big], points[big], scores[big]))
+        scales = self._scales(max(height, width))
+        resized = [image if scale == 1.0 else cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))),
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
+        ) for scale in scales]
+        passes = [self._pass(copy, scale, 0, width, height) for copy, scale in zip(resized, scales)]
+        if len(self.turns) > 1 and not _all_upright(np.concatenate([points for _, points, _ in passes])):
+            passes += [self._pass(copy, scale, clockwise, width, height)
+                       for copy, scale in zip(resized, scales) for clockwise in self.turns[1:]]
         boxes, points, scores = (np.concatenate(parts) for parts in zip(*passes))
         if len(passes) > 1 and len(scores):
             keep = nms(boxes, scores, self.nms_threshold)
@@ -155,6 +162,19 @@ class FaceDetector:
         results = [DetectedFace(tuple(float(v) for v in box), face_points.astype(np.float32), float(score))
                    for box, face_points, score in zip(boxes, points, scores)]
         return sorted(results, key=lambda f: f.box[0])
+
+    def _pass(self, resized: np.ndarray, scale: float, clockwise: int, width: int, height: int):
+        """One run of the network on a resized copy turned ``clockwise``: boxes, landmarks
+        and scores in the pixels of the width x height input image."""
+        boxes, points, scores = self._run(_turn(resized, clockwise))
+        corners = _unturn(boxes.reshape(-1, 2, 2), clockwise, resized.shape[1], resized.shape[0]) / scale
+        points = _unturn(points, clockwise, resized.shape[1], resized.shape[0]) / scale
+        boxes = np.hstack([corners.min(axis=1), corners.max(axis=1)])
+        boxes[:, [0, 2]] = np.clip(boxes[:, [0, 2]], 0, width)
+        boxes[:, [1, 3]] = np.clip(boxes[:, [1, 3]], 0, height)
+        # Dropped before passes are merged, so that a sliver never suppresses a face.
+        big = np.minimum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]) >= self.min_face_px
+        return boxes[big], points[big], scores[big]
 
     def _scales(self, longest: int) -> list[float]:
         """Resize factor of each pass: each side shrinks the image to it (never enlarges
@@ -164,7 +184,9 @@ class FaceDetector:
         for side in self.sides:
             scale = side / longest
             scales.append(min(1.0, scale))
-            if self.upscale and scale > 1.0:
+            # An image under PAD_SMALL_TO is a crop or a thumbnail, padded rather than
+            # enlarged: its faces fill it.
+            if self.upscale and scale > 1.0 and longest >= PAD_SMALL_TO:
                 scales.append(min(scale, MAX_UPSCALE))
         return list(dict.fromkeys(scales))
 

@@ -123,3 +123,40 @@ def test_a_face_found_sideways_aligns_like_the_upright_one(ml_detector, ml_bbt3)
     chips_sideways = align_faces(turned, [f.landmarks for f in sideways], DLIB_150).astype(float)
     differences = np.abs(chips_upright - chips_sideways).mean(axis=(1, 2, 3))
     assert (differences < 20).all(), differences
+
+
+def _counting_runs(detector):
+    runs = []
+    run = detector._run
+    detector._run = lambda resized: runs.append(resized.shape) or run(resized)
+    return runs
+
+
+def test_turned_passes_are_skipped_when_every_face_found_stands_upright(ml_bbt3):
+    from ml.faces.detect import FaceDetector
+
+    detector = FaceDetector(num_threads=2, turns=(90, 180, 270))
+    runs = _counting_runs(detector)
+    assert len(detector.detect(ml_bbt3)) == 5
+    assert len(runs) == 1  # the photo is the right way up: one run of the network
+
+
+def test_turned_passes_run_when_the_upright_pass_finds_a_face_lying_sideways_or_none(ml_bbt3):
+    from ml.faces.detect import FaceDetector
+
+    detector = FaceDetector(num_threads=2, turns=(90, 180, 270))
+    runs = _counting_runs(detector)
+    detector.detect(np.ascontiguousarray(np.rot90(ml_bbt3, k=-1)))
+    assert len(runs) == 4
+    runs.clear()
+    assert detector.detect(np.full((480, 640, 3), 128, np.uint8)) == []
+    assert len(runs) == 4  # nothing found upright: the photo may be sideways
+
+
+def test_a_small_crop_is_padded_not_enlarged(ml_bbt3):
+    from ml.faces.detect import FaceDetector
+
+    detector = FaceDetector(num_threads=2, upscale=True)
+    runs = _counting_runs(detector)
+    detector.detect(np.ascontiguousarray(ml_bbt3[:200, :200]))
+    assert runs == [(200, 200, 3)]  # one run (padded to 256 inside), no enlarged copy
