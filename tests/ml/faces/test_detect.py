@@ -160,3 +160,13 @@ def test_a_small_crop_is_padded_not_enlarged(ml_bbt3):
     runs = _counting_runs(detector)
     detector.detect(np.ascontiguousarray(ml_bbt3[:200, :200]))
     assert runs == [(200, 200, 3)]  # one run (padded to 256 inside), no enlarged copy
+
+
+def test_a_sideways_photo_of_tilted_heads_still_gets_the_turned_passes(ml_albums):
+    """sample1's three heads lean left and right: turned 270 degrees, the upright pass
+    finds the two that the turn brings near upright and must not stop there."""
+    from ml.faces.detect import FaceDetector
+
+    upright = decode_image(ml_albums / "groups" / "sample1.jpg").pixels
+    turned = np.ascontiguousarray(np.rot90(upright, k=1))  # 270 degrees clockwise
+    assert len(FaceDetector(num_threads=2, turns=(90, 180, 270)).detect(turned)) == 3
