@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from ml.faces.boxes import box_iou
 from ml.faces.imageio import ImageDecodeError
-from webapp.faces.crops import photo_decode
+from webapp.faces.crops import face_crops, photo_decode
 from webapp.faces.models import DismissedFace, Face, FaceEmbedding, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -84,7 +84,8 @@ def face_dismiss(face: Face) -> DismissedFace:
 
 def face_restore(*, face_id: int) -> Face | None:
     """Put a dismissed face back exactly as it was, under its id; None when it is no longer
-    dismissed or its photo is gone. A person it pointed at that no longer exists is left out."""
+    dismissed or its photo is gone. A person it pointed at that no longer exists is left
+    out, and a face dismissed before a switch of model versions comes back switched too."""
     dismissed = DismissedFace.objects.filter(face_id=face_id).first()
     if dismissed is None:
         return None
@@ -109,7 +110,27 @@ def face_restore(*, face_id: int) -> Face | None:
             [FaceEmbedding(face=face, embedding_model_id=model_id, embedding=vector) for model_id, vector in row["other_embeddings"]]
         )
         dismissed.delete()
+        _switch_to_active(face)
     return face
+
+
+def _switch_to_active(face: Face) -> None:
+    """What a switch of versions did to every face while this one was away: its vector of
+    the active version becomes Face.embedding (made now unless one was kept), and the one
+    it had is archived in FaceEmbedding, as the switch archives them."""
+    active = embedding_model_active()
+    if face.embedding_model_id == active.pk:
+        return
+    kept = FaceEmbedding.objects.filter(face=face, embedding_model=active).first()
+    if kept is not None:
+        vector = kept.embedding
+        kept.delete()
+    else:
+        embedder = face_pipeline_for(active).embedder
+        vector = embedder.embed(face_crops([face], embedder.template))[0]
+    FaceEmbedding.objects.update_or_create(
+        face=face, embedding_model_id=face.embedding_model_id, defaults={"embedding": face.embedding})
+    Face.objects.filter(pk=face.pk).update(embedding=vector, embedding_model=active)
 
 
 def _face_row(face: Face) -> dict:

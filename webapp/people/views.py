@@ -15,6 +15,7 @@ from webapp.people.facemap import facemap_points, facemap_request
 from webapp.people.grouping import grouping_start
 from webapp.people.models import FaceMap
 from webapp.people.oplog import NothingToUndo, operation_undo
+from webapp.photos.selectors import photo_for_owner
 
 
 def _back(request, fallback: str = "people-list"):
@@ -214,6 +215,8 @@ def face_not_a_face(request, face_id: int):
 @require_POST
 def face_add(request, photo_id: int):
     """The box drawn on the photo page (x0, y0, x1, y1 in the photo's pixels) and a name."""
+    if photo_for_owner(owner=request.user, photo_id=photo_id) is None:
+        raise Http404("No such photo")
     box = [request.POST.get(key) for key in ("x0", "y0", "x1", "y1")]
     try:
         face = faceedits.face_add(owner=request.user, photo_id=photo_id, box=box, name=request.POST.get("name", ""))

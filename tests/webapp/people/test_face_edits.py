@@ -14,7 +14,9 @@ from ml.faces.align import landmarks_in_box
 from ml.faces.boxes import box_iou
 from tests.conftest import make_user
 from tests.samples import landscape_jpeg
-from webapp.faces.models import DismissedFace, Face, NetworkCrop
+from webapp.faces.crops import face_crops
+from webapp.faces.models import DismissedFace, EmbeddingModel, Face, FaceEmbedding, NetworkCrop
+from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.services import SAME_FACE_IOU, photo_process
 from webapp.people import faceedits, services
 from webapp.people.models import FaceRejection, Operation, Person
@@ -196,3 +198,35 @@ def test_another_users_face_and_photo_are_not_there(user, library):
     with pytest.raises(services.EditError, match="No such photo"):
         faceedits.face_add(owner=bob, photo_id=library["group"], box=face.box)
     assert Face.objects.filter(pk=face.pk).exists()
+
+
+def test_a_face_dismissed_before_a_switch_of_versions_comes_back_switched(user, library):
+    face = Face.objects.filter(photo_id=library["group"]).first()
+    old = face.embedding_model
+    faceedits.face_not_a_face(owner=user, face_id=face.pk)
+    # A switch to v1 happened meanwhile (only the active flag matters here).
+    new = EmbeddingModel.objects.exclude(pk=old.pk).get(checkpoint="dlib_resnet_v1.pt")
+    EmbeddingModel.objects.filter(pk=old.pk).update(is_active=False)
+    EmbeddingModel.objects.filter(pk=new.pk).update(is_active=True)
+    operation_undo(owner=user)
+    back = Face.objects.get(pk=face.pk)
+    assert back.embedding_model_id == new.pk
+    embedder = face_pipeline_for(new).embedder
+    expected = embedder.embed(face_crops([back], embedder.template))[0]
+    assert np.allclose(back.embedding, expected, atol=1e-6)
+    assert np.allclose(FaceEmbedding.objects.get(face=back, embedding_model=old).embedding, face.embedding)
+
+
+def test_the_photo_pages_buttons(user, library, client):
+    client.force_login(user)
+    photo_url = reverse("photo-detail", args=[library["group"]])
+    face = Face.objects.filter(photo_id=library["group"]).first()
+    page = client.post(reverse("face-not-a-face", args=[face.pk]), follow=True)
+    assert page.redirect_chain == [(photo_url, 302)]
+    html = page.content.decode()
+    assert "Marked as not a face." in html and f'action="{reverse("people-undo")}"' in html and f'id="box-{face.pk}"' not in html
+    back = client.post(reverse("people-undo"), HTTP_REFERER=photo_url, follow=True)
+    assert back.redirect_chain == [(photo_url, 302)] and f'id="box-{face.pk}"' in back.content.decode()
+    refused = client.post(reverse("face-add", args=[library["group"]]), {"x0": 10, "y0": 10, "x1": 15, "y1": 15, "name": "X"}, follow=True)
+    assert "That box is too small for a face" in refused.content.decode()
+    assert not Face.objects.filter(source=Face.Source.DRAWN).exists() and not Person.objects.filter(name="X").exists()
