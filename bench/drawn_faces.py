@@ -8,8 +8,8 @@ person might drag it is made from the detector's box, each side moved by up to
 the way the app does (FacePipeline.face_in_box: the detector run on the region round the
 box, else landmarks estimated from the box). Prints the cosine distance of its embedding
 to the detected face's, next to the baseline of landmarks estimated from the box alone
-(what a drawn face gets when the detector finds nothing there), and the model's "same
-person" distance for scale. Also the time per drawn face.
+(what a drawn face gets when the detector finds nothing there), and the checkpoint's
+balanced-pairs threshold for scale. Also the time per drawn face.
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def main() -> None:
             estimated.append(1 - float(alone.embedding @ record.embedding))
     drawn, estimated = np.array(drawn), np.array(estimated)
     print(f"{len(drawn)} faces in {len(paths)} photos, box sides moved by up to {args.jitter:.0%}")
-    print(f"same-person distance of the model: {threshold}")
+    print(f"balanced-pairs threshold of the checkpoint: {threshold}")
     print(f"detector on the region (the app): found the face in {found}/{len(drawn)} boxes; "
           f"distance to the detected face median {np.median(drawn):.4f}, 90th percentile {np.percentile(drawn, 90):.4f}, max {drawn.max():.4f}")
     print(f"landmarks from the box alone (baseline): median {np.median(estimated):.4f}, "

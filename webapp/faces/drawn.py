@@ -12,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 from ml.faces.boxes import box_iou
 from ml.faces.imageio import ImageDecodeError
 from webapp.faces.crops import face_crops, photo_decode
-from webapp.faces.models import DismissedFace, Face, FaceEmbedding, NetworkCrop
+from webapp.faces.models import DismissedFace, EmbeddingModel, Face, FaceEmbedding, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
 from webapp.faces.services import SAME_FACE_IOU, ActiveModelChanged, active_model_lock, face_from_record
@@ -100,15 +100,18 @@ def face_restore(*, face_id: int) -> Face | None:
         values[field.attname] = value
     with transaction.atomic():
         face = Face(**values)
-        if face.person_id is not None and not face._meta.get_field("person").related_model.objects.filter(pk=face.person_id).exists():
+        # The person model is the people app's, above this one: reached through the field.
+        people = Face.person.field.related_model
+        if face.person_id is not None and not people.objects.filter(pk=face.person_id).exists():
             face.person_id, face.person_state, face.person_confidence = None, Face.PersonState.NONE, None
         face.save(force_insert=True)
         Face.objects.filter(pk=face.pk).update(created_at=values["created_at"])  # auto_now_add set it to now
         if row["network_crop"] is not None:
             NetworkCrop.objects.create(face=face, jpeg=base64.b64decode(row["network_crop"]))
-        FaceEmbedding.objects.bulk_create(
-            [FaceEmbedding(face=face, embedding_model_id=model_id, embedding=vector) for model_id, vector in row["other_embeddings"]]
-        )
+        # A candidate version discarded meanwhile took its staged vectors with it.
+        versions = set(EmbeddingModel.objects.values_list("pk", flat=True))
+        FaceEmbedding.objects.bulk_create([FaceEmbedding(face=face, embedding_model_id=model_id, embedding=vector)
+                                           for model_id, vector in row["other_embeddings"] if model_id in versions])
         dismissed.delete()
         _switch_to_active(face)
     return face

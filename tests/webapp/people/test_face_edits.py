@@ -21,6 +21,7 @@ from webapp.faces.services import SAME_FACE_IOU, photo_process
 from webapp.people import faceedits, services
 from webapp.people.models import FaceRejection, Operation, Person
 from webapp.people.oplog import operation_undo
+from webapp.photos.models import Photo
 from webapp.photos.selectors import album_photos
 from webapp.photos.services import album_create, photo_ingest
 from webapp.search.selectors import face_similar
@@ -51,11 +52,7 @@ FACE_COLUMNS = [field.attname for field in Face._meta.concrete_fields]
 
 def rows(owner):
     """Every row the edits can touch, every column: equal means undo put back exactly."""
-    faces = [
-        tuple(tuple(float(x) for x in value) if name == "embedding" else bytes(value) if name == "thumbnail" else value
-              for name, value in row.items())
-        for row in Face.objects.filter(owner=owner).order_by("pk").values(*FACE_COLUMNS)
-    ]
+    faces = [face_columns(face) for face in Face.objects.filter(owner=owner).order_by("pk")]
     return (
         faces,
         sorted(Person.objects.filter(owner=owner).values_list("pk", "name", "name_key", "hidden", "created_at")),
@@ -107,9 +104,9 @@ def test_not_a_face_hides_it_everywhere_survives_reprocessing_and_undoes_exactly
             assert len(again) == 3  # the other three are found again, the dismissed one not
             assert max(box_iou(face.box, other.box) for other in again) < SAME_FACE_IOU
             assert DismissedFace.objects.filter(face_id=face.pk).exists()
-            before = rows(user)  # re-processing replaced the other faces: undo puts back the one dismissed
-            before[0].append(next(r for r in rows_of_face(face)))
-            before[0].sort()
+            # Re-processing gave the other faces new rows: undo puts back the one dismissed among them.
+            before = rows(user)
+            before[0][:] = sorted([*before[0], face_columns(face)])
 
         operation_undo(owner=user)
         assert rows(user) == before
@@ -117,10 +114,10 @@ def test_not_a_face_hides_it_everywhere_survives_reprocessing_and_undoes_exactly
         assert pages_showing(client, face, others=neighbours)
 
 
-def rows_of_face(face: Face):
+def face_columns(face: Face) -> tuple:
     """The columns ``face`` had when loaded, as rows() gives them."""
-    yield tuple(tuple(float(x) for x in getattr(face, name)) if name == "embedding"
-                else bytes(getattr(face, name)) if name == "thumbnail" else getattr(face, name) for name in FACE_COLUMNS)
+    return tuple(tuple(float(x) for x in getattr(face, name)) if name == "embedding"
+                 else bytes(getattr(face, name)) if name == "thumbnail" else getattr(face, name) for name in FACE_COLUMNS)
 
 
 def test_a_box_drawn_round_a_face_is_that_face_and_stays(user, library):
@@ -230,3 +227,16 @@ def test_the_photo_pages_buttons(user, library, client):
     refused = client.post(reverse("face-add", args=[library["group"]]), {"x0": 10, "y0": 10, "x1": 15, "y1": 15, "name": "X"}, follow=True)
     assert "That box is too small for a face" in refused.content.decode()
     assert not Face.objects.filter(source=Face.Source.DRAWN).exists() and not Person.objects.filter(name="X").exists()
+
+
+def test_a_drawn_face_stays_when_its_photo_can_no_longer_be_read(user):
+    album = album_create(owner=user, name="Hills")
+    photo_id = ingest(user, album, landscape_jpeg(), name="hills.jpg")
+    photo_process(photo_ids=[photo_id])
+    drawn = faceedits.face_add(owner=user, photo_id=photo_id, box=(300, 150, 420, 290))
+    photo = Photo.objects.get(pk=photo_id)
+    photo.file.storage.delete(photo.file.name)
+    photo_process(photo_ids=[photo_id], force=True)
+    photo.refresh_from_db()
+    assert photo.status == Photo.Status.FAILED and "missing" in photo.error
+    assert list(Face.objects.filter(photo_id=photo_id).values_list("pk", flat=True)) == [drawn.pk]
