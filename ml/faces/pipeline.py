@@ -1,6 +1,7 @@
 """Detect -> align -> embed for a batch of decoded photos, with per-stage timings."""
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -8,7 +9,8 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from ml.faces.align import NETWORK_BORDER, SHOWN_BORDER, align_faces
+from ml.faces.align import NETWORK_BORDER, SHOWN_BORDER, align_faces, landmarks_in_box
+from ml.faces.boxes import box_iou
 from ml.faces.detect import DetectedFace, FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
@@ -22,6 +24,14 @@ class FaceRecord:
     embedding: np.ndarray  # (128,) float32, unit norm
     aligned: np.ndarray  # (S, S, 3) uint8, the crop the network saw
     shown: np.ndarray  # the same crop as a person sees it: neutral grey beyond the photo's edge
+
+
+# How far round a box a person drew the detector looks for the face, in box sides on each
+# side: a loose or a tight box still leaves the detector the whole face and some context.
+DRAWN_BOX_MARGIN = 0.5
+# The least overlap with the drawn box for a detected face to be the one the person meant
+# (a neighbour's face in the margin overlaps it far less).
+DRAWN_BOX_MIN_IOU = 0.3
 
 
 @dataclass
@@ -93,6 +103,29 @@ class FacePipeline:
             offset += len(detections)
             results.append(records)
         return results
+
+    def face_in_box(self, image: DecodedImage, box: tuple[float, float, float, float]) -> FaceRecord:
+        """The face a person drew ``box`` round (full-resolution pixels), aligned and
+        embedded like a detected one. Its landmarks come from the detector run on the
+        region round the box when it finds a face there overlapping the box, else they
+        are estimated from the box (score 0). The record keeps the drawn box: the user's
+        word on where the face is."""
+        drawn = tuple(v * image.scale for v in box)
+        side_x, side_y = drawn[2] - drawn[0], drawn[3] - drawn[1]
+        height, width = image.pixels.shape[:2]
+        x0, y0 = max(0, math.floor(drawn[0] - DRAWN_BOX_MARGIN * side_x)), max(0, math.floor(drawn[1] - DRAWN_BOX_MARGIN * side_y))
+        x1 = min(width, math.ceil(drawn[2] + DRAWN_BOX_MARGIN * side_x))
+        y1 = min(height, math.ceil(drawn[3] + DRAWN_BOX_MARGIN * side_y))
+        start = time.perf_counter()
+        found = self.detector.detect(np.ascontiguousarray(image.pixels[y0:y1, x0:x1]))
+        self.timings.detect_ms += (time.perf_counter() - start) * 1000
+        shifted = [(d, (d.box[0] + x0, d.box[1] + y0, d.box[2] + x0, d.box[3] + y0)) for d in found]
+        best = max(shifted, key=lambda item: box_iou(item[1], drawn), default=None)
+        if best is not None and box_iou(best[1], drawn) >= DRAWN_BOX_MIN_IOU:
+            detection = DetectedFace(drawn, best[0].landmarks + np.float32([x0, y0]), best[0].score)
+        else:
+            detection = DetectedFace(drawn, landmarks_in_box(drawn), 0.0)
+        return self.embed_detected([image], [[detection]])[0][0]
 
     def decode_timed(self, decode, *args, **kwargs) -> DecodedImage:
         """Run a decode call and count its time as the decode stage."""

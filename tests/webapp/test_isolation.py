@@ -7,6 +7,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import make_user
+from webapp.faces.models import DismissedFace, Face
 from webapp.faces.services import photo_process
 from webapp.people.models import Person
 from webapp.people.services import faces_name
@@ -56,7 +57,10 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
         # 405 depends only on the method, never on whose id it is.
         assert set(answers.values()) <= {404, 405} and 404 in answers.values(), (name, answers)
         checked.append(name)
-    assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api-face-similar", "person-edit"} <= set(checked)
+    assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api-face-similar", "person-edit",
+            "face-not-a-face", "face-add", "api-face-not-a-face", "api-face-add"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"
+    assert Face.objects.filter(pk=alices_things["face_id"]).exists() and not DismissedFace.objects.exists()
+    assert not Face.objects.filter(source=Face.Source.DRAWN).exists()

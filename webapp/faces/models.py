@@ -69,6 +69,12 @@ class Face(models.Model):
     # for it), kept when the face is later named or moved: naming one face of a group then
     # suggests the name for its group-mates (webapp/people/propagation.py).
     group_key = models.BigIntegerField(null=True, blank=True, db_index=True)
+
+    class Source(models.TextChoices):
+        DETECTED = "detected", "detected"
+        DRAWN = "drawn", "drawn by the user"  # re-processing its photo keeps it (webapp/faces/drawn.py)
+
+    source = models.CharField(max_length=10, default=Source.DETECTED, choices=Source.choices)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -124,3 +130,24 @@ class FaceEmbedding(models.Model):
             models.UniqueConstraint(fields=["face", "embedding_model"], name="one_embedding_per_face_and_version"),
         ]
         indexes = [models.Index(fields=["embedding_model", "face"])]
+
+
+class DismissedFace(models.Model):
+    """A face the user said is not a face. The Face row itself is deleted, so no query
+    anywhere can show it; this keeps its box, so re-processing the photo never finds it
+    again, and the whole row, so undo puts it back as it was, under the same id."""
+
+    photo = models.ForeignKey("photos.Photo", on_delete=models.CASCADE, related_name="dismissed_faces")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    face_id = models.BigIntegerField(unique=True, help_text="The id the face had, and gets back on undo")
+    box_x0 = models.FloatField()
+    box_y0 = models.FloatField()
+    box_x1 = models.FloatField()
+    box_y1 = models.FloatField()
+    # The face's columns, its NetworkCrop and its other versions' embeddings (webapp/faces/drawn.py).
+    row = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.box_x0, self.box_y0, self.box_x1, self.box_y1)

@@ -8,10 +8,11 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils import timezone
 
+from ml.faces.boxes import box_iou
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
 from webapp.faces.crops import photo_decode
-from webapp.faces.models import EmbeddingModel, Face, NetworkCrop
+from webapp.faces.models import DismissedFace, EmbeddingModel, Face, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
 from webapp.photos.models import Photo
@@ -76,14 +77,15 @@ def photo_process(*, photo_ids: list[int], force: bool = False) -> ProcessSummar
         results = pipeline.process_decoded([image for _, image in decoded])
         for position, ((photo, image), records) in enumerate(zip(decoded, results)):
             try:
-                summary.face_ids += _store_faces(photo, image, records, model)
+                stored = _store_faces(photo, image, records, model)
             except ActiveModelChanged:
                 # A switch of versions committed while these faces were embedded: storing
                 # them would mix versions. The rest of the batch starts over with the new one.
                 summary.absorb(photo_process(photo_ids=[p.pk for p, _ in decoded[position:]], force=force))
                 break
+            summary.face_ids += stored
             summary.done.append(photo.pk)
-            summary.faces += len(records)
+            summary.faces += len(stored)
     return summary
 
 
@@ -91,7 +93,7 @@ class ActiveModelChanged(RuntimeError):
     pass
 
 
-def _lock_active(model: EmbeddingModel) -> None:
+def active_model_lock(model: EmbeddingModel) -> None:
     """Share-lock the model row for the rest of the transaction and check it is still the
     active one. A switch updates this row first, so it waits for stores in progress, and
     stores that come after it see the new version and start over."""
@@ -111,43 +113,63 @@ def new_faces_by_owner(summary: ProcessSummary) -> dict[int, list[int]]:
 
 def _mark_failed(photo: Photo, message: str) -> None:
     with transaction.atomic():
-        Face.objects.filter(photo=photo).delete()
+        # The faces the user drew stay: an unreadable file takes nothing they did.
+        Face.objects.filter(photo=photo, source=Face.Source.DETECTED).delete()
         Photo.objects.filter(pk=photo.pk).update(
             status=Photo.Status.FAILED, error=message, processed_at=timezone.now()
         )
 
 
+# Boxes this much alike are one face: a detection there is the face the user drew or
+# dismissed, found again. Re-detecting a photo gives the same boxes (other detector
+# settings move them a little), a loosely drawn box overlaps less, and the faces of two
+# people side by side hardly at all.
+SAME_FACE_IOU = 0.4
+
+
+def face_from_record(photo: Photo, model: EmbeddingModel, record: FaceRecord, *, source: str = Face.Source.DETECTED):
+    """An unsaved Face of this record, and the JPEG of the crop its network saw when that
+    differs from the thumbnail (a face cut by the photo's edge; see NetworkCrop), else None."""
+    face = Face(
+        photo=photo,
+        owner_id=photo.owner_id,
+        embedding_model=model,
+        box_x0=float(record.box[0]),
+        box_y0=float(record.box[1]),
+        box_x1=float(record.box[2]),
+        box_y1=float(record.box[3]),
+        landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in record.landmarks],
+        detection_score=float(record.score),
+        embedding=record.embedding,
+        thumbnail=jpeg_bytes(record.shown, quality=88),
+        source=source,
+    )
+    network = None if np.array_equal(record.aligned, record.shown) else jpeg_bytes(record.aligned, quality=88)
+    return face, network
+
+
+def boxes_taken(photo: Photo) -> list[tuple[float, float, float, float]]:
+    """Where the user has had the last word on this photo: the faces they drew and the
+    boxes they said are not faces. Detections there are never stored."""
+    drawn = Face.objects.filter(photo=photo, source=Face.Source.DRAWN).only("box_x0", "box_y0", "box_x1", "box_y1")
+    return [face.box for face in drawn] + [dismissed.box for dismissed in DismissedFace.objects.filter(photo=photo)]
+
+
 def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], model: EmbeddingModel) -> list[int]:
-    faces = [
-        Face(
-            photo=photo,
-            owner_id=photo.owner_id,
-            embedding_model=model,
-            box_x0=float(r.box[0]),
-            box_y0=float(r.box[1]),
-            box_x1=float(r.box[2]),
-            box_y1=float(r.box[3]),
-            landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in r.landmarks],
-            detection_score=float(r.score),
-            embedding=r.embedding,
-            thumbnail=jpeg_bytes(r.shown, quality=88),
-        )
-        for r in records
-    ]
-    network_crops = [
-        (face, jpeg_bytes(r.aligned, quality=88)) for face, r in zip(faces, records) if not np.array_equal(r.aligned, r.shown)
-    ]
+    rows = [face_from_record(photo, model, r) for r in records]
     taken_at = image.taken_at
     if taken_at is not None and timezone.is_naive(taken_at):
         taken_at = timezone.make_aware(taken_at, timezone.get_current_timezone())
     with transaction.atomic():
-        _lock_active(model)
+        active_model_lock(model)
         # Two deliveries of one photo (a redelivered task, the reconciler) store in turn:
         # the second replaces the first's faces instead of adding to them.
         Photo.objects.select_for_update().filter(pk=photo.pk).values_list("pk").first()
-        Face.objects.filter(photo=photo, embedding_model=model).delete()
-        Face.objects.bulk_create(faces)
-        NetworkCrop.objects.bulk_create([NetworkCrop(face=face, jpeg=jpeg) for face, jpeg in network_crops])
+        Face.objects.filter(photo=photo, embedding_model=model, source=Face.Source.DETECTED).delete()
+        taken = boxes_taken(photo)
+        rows = [(face, jpeg) for face, jpeg in rows if all(box_iou(face.box, box) < SAME_FACE_IOU for box in taken)]
+        Face.objects.bulk_create([face for face, _ in rows])
+        NetworkCrop.objects.bulk_create([NetworkCrop(face=face, jpeg=jpeg) for face, jpeg in rows if jpeg is not None])
         Photo.objects.filter(pk=photo.pk).update(
             status=Photo.Status.DONE,
             error="",
@@ -157,4 +179,4 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
             thumbnail=jpeg_bytes(image.pixels, max_side=PHOTO_THUMB_SIDE),
             processed_at=timezone.now(),
         )
-    return [face.pk for face in faces]
+    return [face.pk for face, _ in rows]

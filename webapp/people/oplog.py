@@ -8,6 +8,8 @@ Usage inside a service (within one transaction):
         op.touch_people(person_ids)     # before renaming, hiding, deleting them
         person = Person.objects.create(...)
         op.created_person(person)       # undo deletes it again
+        op.created_face(face)           # a face drawn by hand: undo deletes it again
+        op.dismissed_face(face_id)      # a face dismissed (faces.drawn): undo restores it
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from webapp.faces.drawn import face_restore
 from webapp.faces.models import Face
 from webapp.people.models import FaceRejection, Operation, Person, PersonDistinction
 
@@ -35,6 +38,8 @@ class OperationRecorder:
         # answers before it: undo puts back exactly these for exactly those people.
         self.distinction_people: set[int] = set()
         self.distinctions: set[tuple[int, int]] = set()
+        self.created_faces: list[int] = []
+        self.dismissed_faces: list[int] = []
 
     def touch_faces(self, face_ids: Iterable[int]) -> None:
         new = [i for i in face_ids if str(i) not in self.faces]
@@ -68,6 +73,14 @@ class OperationRecorder:
     def created_person(self, person: Person) -> None:
         self.people.setdefault(str(person.pk), None)
 
+    def created_face(self, face: Face) -> None:
+        self.created_faces.append(face.pk)
+
+    def dismissed_face(self, face_id: int) -> None:
+        """Record a face about to be dismissed; touch_faces it first, so that undo also
+        puts back its person and its rejections."""
+        self.dismissed_faces.append(face_id)
+
     def delete_person(self, person: Person) -> None:
         """Delete a person after recording every row the delete changes: the person, the
         faces that point at it (set to no one), the rejections of it and the "not the same
@@ -80,7 +93,8 @@ class OperationRecorder:
 
     def as_json(self) -> dict:
         return {"faces": self.faces, "people": self.people, "rejections": self.rejections,
-                "distinctions": {"people": sorted(self.distinction_people), "pairs": sorted(self.distinctions)}}
+                "distinctions": {"people": sorted(self.distinction_people), "pairs": sorted(self.distinctions)},
+                "created_faces": self.created_faces, "dismissed_faces": self.dismissed_faces}
 
 
 @contextmanager
@@ -111,6 +125,9 @@ def operation_undo(*, owner) -> Operation:
             )
             # created_at is auto_now_add: set it after the row exists.
             Person.objects.filter(pk=int(person_id)).update(created_at=state["created_at"])
+    # Then the faces it dismissed, before their person and rejections are put back below.
+    for face_id in before.get("dismissed_faces", []):  # operations recorded before these existed have none
+        face_restore(face_id=face_id)
     for face_id, (person_id, state, confidence, *group) in before["faces"].items():
         fields = {"person_id": person_id, "person_state": state, "person_confidence": confidence}
         if group:  # operations recorded before group keys existed hold three values
@@ -131,6 +148,7 @@ def operation_undo(*, owner) -> Operation:
         alive = set(Person.objects.filter(pk__in={p for pair in distinctions["pairs"] for p in pair}).values_list("pk", flat=True))
         PersonDistinction.objects.bulk_create(
             [PersonDistinction(first_id=a, second_id=b) for a, b in distinctions["pairs"] if a in alive and b in alive])
+    Face.objects.filter(pk__in=before.get("created_faces", [])).delete()
     created = [int(pid) for pid, state in before["people"].items() if state is None]
     Person.objects.filter(pk__in=created).delete()
     operation.undone_at = timezone.now()

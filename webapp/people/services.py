@@ -34,7 +34,7 @@ def person_for_owner(*, owner, person_id: int) -> Person:
     return person
 
 
-def _clean_name(name: str) -> str:
+def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if len(name) > 200:
         raise EditError("Names are at most 200 characters.")
@@ -44,26 +44,32 @@ def _clean_name(name: str) -> str:
 def faces_name(*, owner, face_ids: Iterable[int], name: str) -> Person:
     """Name one or several faces: they are confirmed as that person (an existing person of
     that name, else a new one), and the name spreads to similar faces as suggestions."""
-    name = _clean_name(name)
+    name = clean_name(name)
     if not name:
         raise EditError("Type a name.")
     faces = _owned_faces(owner, face_ids)
     with recorded_operation(owner=owner, kind="name", summary=f"Named {len(faces)} face(s) {name}") as op:
-        person = Person.objects.filter(owner=owner, name_key=name_key(name)).order_by("pk").first()
-        if person is None:
-            person = Person.objects.create(owner=owner, name=name)
-            op.created_person(person)
+        person = person_named(op, owner, name)
         op.touch_faces([f.pk for f in faces])
         previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
-        _assign_confirmed(op, faces, person)
+        assign_confirmed(op, faces, person)
         names_propagate_near(owner=owner, recorder=op, moved=[f.pk for f in faces])
         # After propagation: naming part of a group suggests the name for the rest of it,
         # which can empty the group too.
-        _delete_empty(op, previous)
+        delete_empty(op, previous)
     return person
 
 
-def _assign_confirmed(op: OperationRecorder, faces: list[Face], person: Person) -> None:
+def person_named(op: OperationRecorder, owner, name: str) -> Person:
+    """The user's person of that name (the first, should there be several), else a new one."""
+    person = Person.objects.filter(owner=owner, name_key=name_key(name)).order_by("pk").first()
+    if person is None:
+        person = Person.objects.create(owner=owner, name=name)
+        op.created_person(person)
+    return person
+
+
+def assign_confirmed(op: OperationRecorder, faces: list[Face], person: Person) -> None:
     ids = [f.pk for f in faces]
     FaceRejection.objects.filter(face_id__in=ids, person=person).delete()
     Face.objects.filter(pk__in=ids).update(person=person, person_state=Face.PersonState.CONFIRMED, person_confidence=None)
@@ -71,7 +77,7 @@ def _assign_confirmed(op: OperationRecorder, faces: list[Face], person: Person) 
 
 def person_rename(*, owner, person_id: int, name: str) -> Person:
     person = person_for_owner(owner=owner, person_id=person_id)
-    name = _clean_name(name)
+    name = clean_name(name)
     with recorded_operation(owner=owner, kind="rename", summary=f"Renamed {person} to {name or 'Unnamed'}") as op:
         op.touch_people([person.pk])
         if name and not person.name:
@@ -162,7 +168,7 @@ def faces_move(*, owner, face_ids: Iterable[int], person_id: int | None = None, 
     second one of the same name. The moved faces are confirmed there; a person left with
     no faces is deleted."""
     faces = _owned_faces(owner, face_ids)
-    name = _clean_name(name)
+    name = clean_name(name)
     with recorded_operation(owner=owner, kind="split", summary=f"Moved {len(faces)} face(s)") as op:
         op.touch_faces([f.pk for f in faces])
         if person_id is None and name:
@@ -174,9 +180,9 @@ def faces_move(*, owner, face_ids: Iterable[int], person_id: int | None = None, 
             person = person_for_owner(owner=owner, person_id=person_id)
             op.touch_people([person.pk])
         previous = {f.person_id for f in faces if f.person_id and f.person_id != person.pk}
-        _assign_confirmed(op, faces, person)
+        assign_confirmed(op, faces, person)
         names_propagate_near(owner=owner, recorder=op, moved=[f.pk for f in faces])
-        _delete_empty(op, previous)
+        delete_empty(op, previous)
     return person
 
 
@@ -194,7 +200,7 @@ def faces_remove(*, owner, face_ids: Iterable[int]) -> int:
             owner=owner, recorder=op,
             moved=[f.pk for f in faces if f.person_state == Face.PersonState.CONFIRMED], edited=[f.pk for f in faces],
         )
-        _delete_empty(op, {f.person_id for f in faces})
+        delete_empty(op, {f.person_id for f in faces})
     return len(faces)
 
 
@@ -236,7 +242,7 @@ def settled_summary(confirmed: int, rejected: int) -> str:
     return f"Confirmed {confirmed} suggestion(s)" if confirmed else f"Rejected {rejected} suggestion(s)"
 
 
-def _delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
+def delete_empty(op: OperationRecorder, person_ids: set[int]) -> None:
     for person in Person.objects.filter(pk__in=person_ids, name=""):
         if not person.faces.exists():
             op.delete_person(person)

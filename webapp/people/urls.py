@@ -15,4 +15,6 @@ urlpatterns = [
     path("people/group/", views.group, name="people-group"),
     path("people/undo/", views.undo, name="people-undo"),
     path("people/faces/", views.faces_action, name="faces-action"),
+    path("faces/<int:face_id>/not-a-face/", views.face_not_a_face, name="face-not-a-face"),
+    path("photos/<int:photo_id>/faces/add/", views.face_add, name="face-add"),
 ]

@@ -10,11 +10,12 @@ from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from webapp.people import selectors, services
+from webapp.people import faceedits, selectors, services
 from webapp.people.facemap import facemap_points, facemap_request
 from webapp.people.grouping import grouping_start
 from webapp.people.models import FaceMap
 from webapp.people.oplog import NothingToUndo, operation_undo
+from webapp.photos.selectors import photo_for_owner
 
 
 def _back(request, fallback: str = "people-list"):
@@ -195,6 +196,35 @@ def undo(request):
     except NothingToUndo as exc:
         messages.error(request, str(exc))
     return _back(request)
+
+
+# The tag of a message that says what an edit did: the page shows an Undo button beside it.
+UNDOABLE = "undoable"
+
+
+@require_POST
+def face_not_a_face(request, face_id: int):
+    try:
+        photo = faceedits.face_not_a_face(owner=request.user, face_id=face_id)
+    except services.EditError as exc:
+        raise Http404(str(exc)) from exc
+    messages.success(request, "Marked as not a face.", extra_tags=UNDOABLE)
+    return redirect("photo-detail", photo_id=photo.pk)
+
+
+@require_POST
+def face_add(request, photo_id: int):
+    """The box drawn on the photo page (x0, y0, x1, y1 in the photo's pixels) and a name."""
+    if photo_for_owner(owner=request.user, photo_id=photo_id) is None:
+        raise Http404("No such photo")
+    box = [request.POST.get(key) for key in ("x0", "y0", "x1", "y1")]
+    try:
+        face = faceedits.face_add(owner=request.user, photo_id=photo_id, box=box, name=request.POST.get("name", ""))
+    except services.EditError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Added a face{f' named {face.person}' if face.person_id else ''}.", extra_tags=UNDOABLE)
+    return redirect("photo-detail", photo_id=photo_id)
 
 
 @require_http_methods(["GET", "POST"])

@@ -14,6 +14,9 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from webapp.people import faceedits
+from webapp.people.services import EditError
+from webapp.photos.selectors import photo_for_owner
 from webapp.search import selectors, services
 from webapp.search.selectors import PersonGuess, SimilarFace
 
@@ -67,6 +70,7 @@ def _face_json(request, face) -> dict:
         "thumbnail_url": request.build_absolute_uri(reverse("face-thumbnail", args=[face.pk])),
         "photo_url": request.build_absolute_uri(reverse("photo-detail", args=[face.photo_id])),
         "similar_url": request.build_absolute_uri(reverse("api-face-similar", args=[face.pk])),
+        "source": face.source,
     }
 
 
@@ -158,10 +162,7 @@ def _compared_json(request, face) -> dict:
 @require_POST
 def verify(request):
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except json.JSONDecodeError:
-            raise services.QueryError("The body is not valid JSON.") from None
+        body = _json_body(request)
         sides = [body.get("face_a"), body.get("face_b")]
     else:
         sides = [_verify_side(request, "a"), _verify_side(request, "b")]
@@ -190,3 +191,42 @@ def people_search(request):
         raise services.QueryError("Give a name prefix as ?q=…")
     people = selectors.person_search(owner=request.user, query=query)
     return JsonResponse({"results": [{"id": p.pk, "name": p.name, "faces": p.faces.count()} for p in people]})
+
+
+def _json_body(request) -> dict:
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError:
+        raise services.QueryError("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise services.QueryError("The body must be a JSON object.")
+    return body
+
+
+@api_view
+@require_POST
+def face_not_a_face(request, face_id: int):
+    face = services.library_face(owner=request.user, face_id=face_id)
+    try:
+        faceedits.face_not_a_face(owner=request.user, face_id=face.pk)
+    except EditError as exc:
+        raise services.QueryError(str(exc)) from exc
+    return JsonResponse({"not_a_face": face.pk, "photo_id": face.photo_id})
+
+
+@api_view
+@require_POST
+def face_add(request, photo_id: int):
+    """{"box": [x0, y0, x1, y1], "name": "…"} (name optional): a face drawn by hand."""
+    if photo_for_owner(owner=request.user, photo_id=photo_id) is None:
+        raise services.QueryError(f"No photo with id {photo_id}.", status=404)
+    body = _json_body(request)
+    name = body.get("name") or ""
+    if not isinstance(name, str):
+        raise services.QueryError("'name' must be a string.")
+    try:
+        face = faceedits.face_add(owner=request.user, photo_id=photo_id, box=body.get("box"), name=name)
+    except EditError as exc:
+        raise services.QueryError(str(exc)) from exc
+    face = services.library_face(owner=request.user, face_id=face.pk)  # with its photo and person, as every answer shows it
+    return JsonResponse(_face_json(request, face), status=201)

@@ -4,7 +4,7 @@ Every face is re-embedded with the target version in background batches into
 FaceEmbedding, while uploads, search and grouping go on with the current version in
 Face.embedding. When no face is left, one transaction archives the current vectors,
 swaps the target's in and flips the active flag; faces stored meanwhile are caught inside
-that transaction (see ``webapp.faces.services._lock_active``). Name suggestions are then
+that transaction (see ``webapp.faces.services.active_model_lock``). Name suggestions are then
 recomputed with the new vectors. The archived vectors make a later rollback immediate for
 the faces that existed, until the admin cleans them up."""
 from __future__ import annotations
