@@ -124,3 +124,24 @@ class FaceEmbedding(models.Model):
             models.UniqueConstraint(fields=["face", "embedding_model"], name="one_embedding_per_face_and_version"),
         ]
         indexes = [models.Index(fields=["embedding_model", "face"])]
+
+
+class KeptName(models.Model):
+    """The person of a face whose photo's file went missing (an external library's file
+    deleted or unreachable at a rescan): the face itself leaves with its photo's faces, so
+    the people views no longer show it, and this row gives the person back to the face
+    found again at the same place when the file returns (webapp/faces/keptnames.py)."""
+
+    photo = models.ForeignKey("photos.Photo", on_delete=models.CASCADE, related_name="kept_names")
+    box_x0 = models.FloatField()
+    box_y0 = models.FloatField()
+    box_x1 = models.FloatField()
+    box_y1 = models.FloatField()
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    person_state = models.CharField(max_length=10, choices=Face.PersonState.choices)
+    person_confidence = models.FloatField(null=True, blank=True)
+    group_key = models.BigIntegerField(null=True, blank=True)
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.box_x0, self.box_y0, self.box_x1, self.box_y1)

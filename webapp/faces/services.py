@@ -11,6 +11,7 @@ from django.utils import timezone
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
 from webapp.faces.crops import photo_decode
+from webapp.faces.keptnames import names_carry
 from webapp.faces.models import EmbeddingModel, Face, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -145,6 +146,9 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
         # Two deliveries of one photo (a redelivered task, the reconciler) store in turn:
         # the second replaces the first's faces instead of adding to them.
         Photo.objects.select_for_update().filter(pk=photo.pk).values_list("pk").first()
+        # A face found again where a named one was keeps its person (a changed library
+        # file, a file that came back, a forced re-run).
+        names_carry(photo=photo, model=model, faces=faces)
         Face.objects.filter(photo=photo, embedding_model=model).delete()
         Face.objects.bulk_create(faces)
         NetworkCrop.objects.bulk_create([NetworkCrop(face=face, jpeg=jpeg) for face, jpeg in network_crops])
