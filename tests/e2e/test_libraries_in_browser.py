@@ -52,7 +52,7 @@ def test_libraries_page(browser, live_server, albums_dir, tmp_path, settings):
         assert "All 2 photos processed" in page.inner_text("#progress")
         library_url = page.url
 
-        page.click(".pagehead >> text=Photos")
+        page.click(".pagehead a:text-is('Photos')")
         page.wait_for_url("**/albums/*/")
         assert "library folder" in page.locator("[data-testid=library-album]").inner_text()
         assert page.locator("#dropzone").count() == 0

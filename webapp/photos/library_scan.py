@@ -36,6 +36,8 @@ from webapp.photos.validation import IMAGE_SUFFIXES, ImageFacts, UploadRejected,
 # The page lists this many failed files; the count says how many there were.
 MAX_LISTED_ERRORS = 1000
 REPORT_EVERY = 200
+# New rows are committed in batches: one commit per file would be most of a first scan.
+NEW_PER_TRANSACTION = 200
 
 
 @dataclass
@@ -148,9 +150,9 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
         )
     }
     new: list[str] = []
-    for done, (relative, seen) in enumerate(sorted(files.items()), 1):
-        if done % REPORT_EVERY == 0:
-            report(done=done)
+    for looked_at, (relative, seen) in enumerate(sorted(files.items()), 1):
+        if looked_at % REPORT_EVERY == 0:
+            report(done=looked_at - len(new))  # the new files count once they are read
         row = rows.get(relative)
         if row is None:
             new.append(relative)
@@ -164,27 +166,14 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
     for relative, (pk, _size, _mtime, content_hash, missing) in rows.items():
         if relative not in files:
             gone.setdefault(content_hash, []).append((pk, missing))
-    for relative in new:
-        seen = files[relative]
-        facts = _inspect(root, relative, result)
-        if facts is None:
-            continue
-        if gone.get(facts.content_hash):
-            pk, was_missing = gone[facts.content_hash].pop()
-            Photo.objects.filter(pk=pk).update(
-                relative_path=relative, original_name=Path(relative).name[:500], missing=False,
-                **_facts_fields(facts, seen), **_requeued(was_missing),
-            )
-            result.moved += 1
-            if was_missing:
-                result.to_process.append(pk)
-        else:
-            photo = Photo.objects.create(
-                owner_id=library.owner_id, album_id=library.album_id, library=library, relative_path=relative,
-                original_name=Path(relative).name[:500], **_facts_fields(facts, seen),
-            )
-            result.added += 1
-            result.to_process.append(photo.pk)
+    done = len(files) - len(new)
+    report(done=done)
+    for start in range(0, len(new), NEW_PER_TRANSACTION):
+        with transaction.atomic():
+            for relative in new[start : start + NEW_PER_TRANSACTION]:
+                _take_new(library, root, relative, files[relative], gone, result)
+                done += 1
+                report(done=done)  # each is read whole: worth a report (the heartbeat thread coalesces them)
     for candidates in gone.values():
         for pk, was_missing in candidates:
             if not was_missing:
@@ -195,6 +184,30 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
         photos_enqueue(photo_ids=result.to_process)
     del result.errors[MAX_LISTED_ERRORS:]
     return result
+
+
+def _take_new(library: Library, root: Path, relative: str, seen: Seen, gone: dict, result: ScanResult) -> None:
+    """A path no row has: a file moved here (its content is that of a row whose file is
+    gone), or a new photo."""
+    facts = _inspect(root, relative, result)
+    if facts is None:
+        return
+    if gone.get(facts.content_hash):
+        pk, was_missing = gone[facts.content_hash].pop()
+        Photo.objects.filter(pk=pk).update(
+            relative_path=relative, original_name=Path(relative).name[:500], missing=False,
+            **_facts_fields(facts, seen), **_requeued(was_missing),
+        )
+        result.moved += 1
+        if was_missing:
+            result.to_process.append(pk)
+        return
+    photo = Photo.objects.create(
+        owner_id=library.owner_id, album_id=library.album_id, library=library, relative_path=relative,
+        original_name=Path(relative).name[:500], **_facts_fields(facts, seen),
+    )
+    result.added += 1
+    result.to_process.append(photo.pk)
 
 
 def _requeued(was_missing: bool) -> dict:

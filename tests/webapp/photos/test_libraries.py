@@ -268,3 +268,28 @@ def test_the_command_rescans_and_prints_what_it_found(user, folder, albums_dir, 
     assert f"{folder}: 1 added, 3 unchanged, 1 not readable" in out
     assert "broken.jpg: corrupt JPEG file" in err
     assert photo_at(library, "shea.jpg").status == Photo.Status.DONE
+
+
+def test_beat_rescans_every_library_one_scan_at_a_time(user, folder, django_capture_on_commit_callbacks, settings):
+    from webapp.core.broker import _task
+    from webapp.photos.tasks import libraries_rescan
+
+    entry = settings.CELERY_BEAT_SCHEDULE["libraries-rescan"]
+    assert _task(entry["task"]).name == libraries_rescan.name  # a registered task, by that name
+    assert entry["schedule"] == settings.VISAGE_LIBRARY_RESCAN_S
+    library = add(user, folder, django_capture_on_commit_callbacks)
+    assert libraries_rescan() == 1
+    assert libraries_rescan() == 1  # the open scan is the one: no second scan piles up
+    assert list(library.scans.values_list("status", flat=True)) == ["queued", "done"]
+
+
+def test_the_page_shows_a_running_scans_progress_and_polls(alice_client, user, folder, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    library = add(user, folder, django_capture_on_commit_callbacks)
+    scan = scan_start(library=library, queue=False)
+    scan.status, scan.heartbeat_at, scan.progress_done, scan.progress_total = "running", timezone.now(), 40, 100
+    scan.save()
+    html = alice_client.get(reverse("library-scan-progress", args=[library.pk])).content.decode()
+    assert "Scanning: 40 of 100 files" in html and 'aria-valuenow="40"' in html
+    assert f'hx-get="{reverse("library-scan-progress", args=[library.pk])}"' in html
