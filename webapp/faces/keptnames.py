@@ -17,15 +17,21 @@ CARRIED = ("person_id", "person_state", "person_confidence", "group_key")
 
 
 def names_set_aside(*, photo: Photo, **_signal) -> Callable[[], None]:
-    """Receiver of photos.signals.photo_vanishing: keep the person of each of the photo's
-    named faces in a KeptName, then (once every receiver has looked at the faces) remove
-    the faces, so the missing file leaves the people views and similarity searches."""
+    """Receiver of photos.signals.photo_vanishing: keep the names of the photo's faces,
+    then (once every receiver has looked at the faces) remove the faces, so the missing
+    file leaves the people views and similarity searches."""
+    names_keep(photo=photo)
+    return lambda: Face.objects.filter(photo=photo).delete()
+
+
+def names_keep(*, photo: Photo) -> None:
+    """Keep the person of each of the photo's named faces in a KeptName, before the faces
+    go for a reason that is not the user's (the file missing or unreadable for now)."""
     KeptName.objects.bulk_create(
         KeptName(photo_id=photo.pk, box_x0=f.box_x0, box_y0=f.box_y0, box_x1=f.box_x1, box_y1=f.box_y1,
                  **{name: getattr(f, name) for name in CARRIED})
         for f in Face.objects.filter(photo=photo, person__isnull=False).only("box_x0", "box_y0", "box_x1", "box_y1", *CARRIED)
     )
-    return lambda: Face.objects.filter(photo=photo).delete()
 
 
 def names_carry(*, photo: Photo, model: EmbeddingModel, faces: Sequence[Face]) -> None:

@@ -11,7 +11,7 @@ from django.utils import timezone
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
 from webapp.faces.crops import photo_decode
-from webapp.faces.keptnames import names_carry
+from webapp.faces.keptnames import names_carry, names_keep
 from webapp.faces.models import EmbeddingModel, Face, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -112,6 +112,9 @@ def new_faces_by_owner(summary: ProcessSummary) -> dict[int, list[int]]:
 
 def _mark_failed(photo: Photo, message: str) -> None:
     with transaction.atomic():
+        # A file unreadable now (a library's disk away, a file replaced mid-scan) may read
+        # again later: its names wait for the faces found then.
+        names_keep(photo=photo)
         Face.objects.filter(photo=photo).delete()
         Photo.objects.filter(pk=photo.pk).update(
             status=Photo.Status.FAILED, error=message, processed_at=timezone.now()

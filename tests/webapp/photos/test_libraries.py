@@ -293,3 +293,22 @@ def test_the_page_shows_a_running_scans_progress_and_polls(alice_client, user, f
     html = alice_client.get(reverse("library-scan-progress", args=[library.pk])).content.decode()
     assert "Scanning: 40 of 100 files" in html and 'aria-valuenow="40"' in html
     assert f'hx-get="{reverse("library-scan-progress", args=[library.pk])}"' in html
+
+
+def test_a_file_unreadable_while_it_is_processed_again_loses_no_name(user, folder, django_capture_on_commit_callbacks):
+    from webapp.faces.services import photo_process
+
+    library = add(user, folder, django_capture_on_commit_callbacks)
+    paul = photo_at(library, "paul.jpg")
+    faces_name(owner=user, face_ids=list(paul.faces.values_list("pk", flat=True)), name="Paul")
+    data = (folder / "paul.jpg").read_bytes()
+    Photo.objects.filter(pk=paul.pk).update(status=Photo.Status.QUEUED)  # as a scan queues a changed file
+    (folder / "paul.jpg").unlink()  # ... and the disk goes away before the worker reads it
+
+    assert paul.pk in photo_process(photo_ids=[paul.pk]).failed
+    assert paul.faces.count() == 0
+
+    (folder / "paul.jpg").write_bytes(data)
+    Photo.objects.filter(pk=paul.pk).update(status=Photo.Status.QUEUED)
+    assert photo_process(photo_ids=[paul.pk]).done == [paul.pk]
+    assert list(paul.faces.values_list("person__name", "person_state")) == [("Paul", Face.PersonState.CONFIRMED)]
