@@ -39,7 +39,7 @@ def test_libraries_page(browser, live_server, albums_dir, tmp_path, settings):
         page.click("text=Add library")  # eager tasks: the scan and the processing run in this request
         page.wait_for_url("**/libraries/*/")
         state = page.locator("[data-testid=scan-state]").inner_text()
-        assert "1 added, 1 not readable" in state
+        assert "1 added, 1 not taken" in state
         assert "All 1 photo processed" in page.inner_text("#progress")
         errors = page.locator("table.scan-errors")
         assert "notes.jpg" in errors.inner_text() and "not an image" in errors.inner_text()

@@ -61,7 +61,7 @@ class ScanResult:
     def summary(self) -> str:
         parts = [f"{value} {name}" for name, value in self.counts().items() if value]
         if self.errors:
-            parts.append(f"{len(self.errors)} not readable")
+            parts.append(f"{len(self.errors)} not taken")
         return ", ".join(parts) or "the folder holds no photos"
 
 

@@ -265,7 +265,7 @@ def test_the_command_rescans_and_prints_what_it_found(user, folder, albums_dir, 
     with django_capture_on_commit_callbacks(execute=True):
         call_command("library_rescan", user="alice")
     out, err = capsys.readouterr()
-    assert f"{folder}: 1 added, 3 unchanged, 1 not readable" in out
+    assert f"{folder}: 1 added, 3 unchanged, 1 not taken" in out
     assert "broken.jpg: corrupt JPEG file" in err
     assert photo_at(library, "shea.jpg").status == Photo.Status.DONE
 
@@ -312,3 +312,23 @@ def test_a_file_unreadable_while_it_is_processed_again_loses_no_name(user, folde
     Photo.objects.filter(pk=paul.pk).update(status=Photo.Status.QUEUED)
     assert photo_process(photo_ids=[paul.pk]).done == [paul.pk]
     assert list(paul.faces.values_list("person__name", "person_state")) == [("Paul", Face.PersonState.CONFIRMED)]
+
+
+def test_a_merge_while_a_file_is_missing_gives_the_merged_person_back_when_it_returns(
+    user, folder, django_capture_on_commit_callbacks
+):
+    from webapp.people.services import person_merge
+
+    capture = django_capture_on_commit_callbacks
+    library = add(user, folder, capture)
+    paul, kate = photo_at(library, "paul.jpg"), photo_at(library, "2024/kate.jpg")
+    source = faces_name(owner=user, face_ids=list(paul.faces.values_list("pk", flat=True)), name="Paul")
+    target = faces_name(owner=user, face_ids=list(kate.faces.values_list("pk", flat=True)), name="Friends")
+    data = (folder / "paul.jpg").read_bytes()
+    (folder / "paul.jpg").unlink()
+    assert rescan(library, capture).vanished == 1
+
+    person_merge(owner=user, source_id=source.pk, target_id=target.pk)
+    (folder / "paul.jpg").write_bytes(data)
+    assert rescan(library, capture).returned == 1
+    assert list(paul.faces.values_list("person_id", "person_state")) == [(target.pk, Face.PersonState.CONFIRMED)]
