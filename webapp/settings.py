@@ -181,7 +181,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "faces.photo_process": {"queue": "gpu"},
     **{name: {"queue": "long"} for name in ("training.training_execute", "training.switch_execute",
-                                            "people.grouping_run_execute", "people.facemap_compute")},
+                                            "people.grouping_run_execute", "people.facemap_compute",
+                                            "photos.library_scan_execute")},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -287,6 +288,11 @@ VISAGE_TRUSTED_PROXIES = _env_int("VISAGE_TRUSTED_PROXIES", 0)
 VISAGE_REQUEUE_AFTER_S = _env_int("VISAGE_REQUEUE_AFTER_S", 600)
 VISAGE_REQUEUE_CHECK_S = _env_int("VISAGE_REQUEUE_CHECK_S", 120)
 VISAGE_REQUEUE_LIMIT = _env_int("VISAGE_REQUEUE_LIMIT", 2000)
+# External libraries: folders on the server (colon-separated) under which users may add
+# a library, indexed in place (webapp/photos/libraries.py); none by default. Beat rescans
+# every library every VISAGE_LIBRARY_RESCAN_S (0: only by the button and the command).
+VISAGE_LIBRARY_ROOTS = [root for root in (_env("VISAGE_LIBRARY_ROOTS", "") or "").split(":") if root.strip()]
+VISAGE_LIBRARY_RESCAN_S = _env_int("VISAGE_LIBRARY_RESCAN_S", 3600)
 CELERY_BEAT_SCHEDULE = {
     "photos-requeue-stuck": {
         "task": "photos.photos_requeue_stuck",
@@ -294,6 +300,11 @@ CELERY_BEAT_SCHEDULE = {
         # A check that waited longer than one period is superseded by the next.
         "options": {"expires": VISAGE_REQUEUE_CHECK_S},
     },
+    **({"libraries-rescan": {
+        "task": "photos.libraries_rescan",
+        "schedule": VISAGE_LIBRARY_RESCAN_S,
+        "options": {"expires": VISAGE_LIBRARY_RESCAN_S},
+    }} if VISAGE_LIBRARY_RESCAN_S > 0 else {}),
 }
 # Time limit of the long jobs (retraining runs, version switches; webapp/training/tasks.py).
 VISAGE_LONG_JOB_LIMIT_S = _env_int("VISAGE_LONG_JOB_LIMIT_S", 6 * 3600)

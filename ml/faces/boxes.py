@@ -39,6 +39,24 @@ def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
     height = min(a[3], b[3]) - max(a[1], b[1])
     if width <= 0 or height <= 0:
         return 0.0
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return float(inter / union) if union > 0 else 0.0
+    overlap = width * height
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - overlap
+    return float(overlap / union) if union > 0 else 0.0
+
+
+def boxes_match(before: Sequence[Sequence[float]], after: Sequence[Sequence[float]], min_iou: float) -> list[tuple[int, int]]:
+    """(index in ``before``, index in ``after``) of the boxes that are the same face in two
+    detections of one photo: greedily by overlap, each box in at most one pair, and only
+    pairs that overlap by at least ``min_iou``."""
+    candidates = sorted(
+        ((box_iou(a, b), i, j) for i, a in enumerate(before) for j, b in enumerate(after)), reverse=True
+    )
+    pairs, used_before, used_after = [], set(), set()
+    for iou, i, j in candidates:
+        if iou < min_iou:
+            break
+        if i not in used_before and j not in used_after:
+            pairs.append((i, j))
+            used_before.add(i)
+            used_after.add(j)
+    return pairs

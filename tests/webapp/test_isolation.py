@@ -11,7 +11,8 @@ from webapp.faces.models import DismissedFace, Face
 from webapp.faces.services import photo_process
 from webapp.people.models import Person
 from webapp.people.services import faces_name
-from webapp.photos.models import Photo
+from webapp.photos.libraries import library_create
+from webapp.photos.models import LibraryScan, Photo
 from webapp.photos.services import album_create, photo_ingest
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def id_patterns(patterns=None, namespace_skip=("admin",)):
 
 
 @pytest.fixture
-def alices_things(user, albums_dir):
+def alices_things(user, albums_dir, tmp_path, settings):
     album = album_create(owner=user, name="Friends")
     with (albums_dir / "friends" / "multiface.jpg").open("rb") as handle:
         photo_id = photo_ingest(owner=user, album=album, source=handle, original_name="multiface.jpg").photo_id
@@ -41,7 +42,9 @@ def alices_things(user, albums_dir):
     photo = Photo.objects.get(pk=photo_id)
     face = photo.faces.first()
     person = faces_name(owner=user, face_ids=[face.pk], name="Rachel")
-    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk}
+    settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path)]
+    library = library_create(owner=user, folder=str(tmp_path))
+    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk, "library_id": library.pk}
 
 
 def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, user):
@@ -58,9 +61,10 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
         assert set(answers.values()) <= {404, 405} and 404 in answers.values(), (name, answers)
         checked.append(name)
     assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api-face-similar", "person-edit",
-            "face-not-a-face", "face-add", "api-face-not-a-face", "api-face-add"} <= set(checked)
+            "face-not-a-face", "face-add", "api-face-not-a-face", "api-face-add", "library-rescan"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"
     assert Face.objects.filter(pk=alices_things["face_id"]).exists() and not DismissedFace.objects.exists()
     assert not Face.objects.filter(source=Face.Source.DRAWN).exists()
+    assert LibraryScan.objects.filter(library_id=alices_things["library_id"]).count() == 1  # no rescan started

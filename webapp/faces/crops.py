@@ -15,14 +15,16 @@ from ml.faces.align import AlignmentTemplate, align_faces
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
 from webapp.faces.models import Face, NetworkCrop
 from webapp.photos.models import Photo
+from webapp.photos.originals import photo_open
 
 logger = logging.getLogger(__name__)
 
 
 def photo_decode(photo: Photo) -> DecodedImage:
-    """The stored photo as the upload path decodes it (limits, draft-mode downscale)."""
+    """The photo's original (stored upload or library file) as the upload path decodes it
+    (limits, draft-mode downscale)."""
     try:
-        with photo.file.open("rb") as handle:
+        with photo_open(photo) as handle:
             return decode_image(
                 handle,
                 max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS,
@@ -30,6 +32,8 @@ def photo_decode(photo: Photo) -> DecodedImage:
             )
     except FileNotFoundError as exc:
         raise ImageDecodeError("the stored file is missing") from exc
+    except PermissionError as exc:  # a library file the server may not read, or one leading outside it
+        raise ImageDecodeError(f"the file cannot be read: {exc.strerror or exc}") from exc
 
 
 def face_crops(faces: Sequence[Face], template: AlignmentTemplate) -> np.ndarray:

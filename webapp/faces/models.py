@@ -132,7 +132,24 @@ class FaceEmbedding(models.Model):
         indexes = [models.Index(fields=["embedding_model", "face"])]
 
 
-class DismissedFace(models.Model):
+class PhotoRegion(models.Model):
+    """A box on a photo, in pixels of the full-resolution, EXIF-rotated photo, that
+    outlives the face found there: matched by overlap when the photo is processed again."""
+
+    box_x0 = models.FloatField()
+    box_y0 = models.FloatField()
+    box_x1 = models.FloatField()
+    box_y1 = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        return (self.box_x0, self.box_y0, self.box_x1, self.box_y1)
+
+
+class DismissedFace(PhotoRegion):
     """A face the user said is not a face. The Face row itself is deleted, so no query
     anywhere can show it; this keeps its box, so re-processing the photo never finds it
     again, and the whole row, so undo puts it back as it was, under the same id."""
@@ -140,14 +157,19 @@ class DismissedFace(models.Model):
     photo = models.ForeignKey("photos.Photo", on_delete=models.CASCADE, related_name="dismissed_faces")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     face_id = models.BigIntegerField(unique=True, help_text="The id the face had, and gets back on undo")
-    box_x0 = models.FloatField()
-    box_y0 = models.FloatField()
-    box_x1 = models.FloatField()
-    box_y1 = models.FloatField()
     # The face's columns, its NetworkCrop and its other versions' embeddings (webapp/faces/drawn.py).
     row = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
 
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        return (self.box_x0, self.box_y0, self.box_x1, self.box_y1)
+
+class KeptName(PhotoRegion):
+    """The person of a face whose photo's file went missing (an external library's file
+    deleted or unreachable at a rescan): the face itself leaves with its photo's faces, so
+    the people views no longer show it, and this row gives the person back to the face
+    found again at the same place when the file returns (webapp/faces/keptnames.py)."""
+
+    photo = models.ForeignKey("photos.Photo", on_delete=models.CASCADE, related_name="kept_names")
+    person = models.ForeignKey("people.Person", on_delete=models.CASCADE, related_name="+")
+    person_state = models.CharField(max_length=10, choices=Face.PersonState.choices)
+    person_confidence = models.FloatField(null=True, blank=True)
+    group_key = models.BigIntegerField(null=True, blank=True)

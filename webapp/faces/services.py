@@ -12,6 +12,7 @@ from ml.faces.boxes import box_iou
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
 from webapp.faces.crops import photo_decode
+from webapp.faces.keptnames import names_carry, names_keep
 from webapp.faces.models import DismissedFace, EmbeddingModel, Face, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -113,7 +114,10 @@ def new_faces_by_owner(summary: ProcessSummary) -> dict[int, list[int]]:
 
 def _mark_failed(photo: Photo, message: str) -> None:
     with transaction.atomic():
-        # The faces the user drew stay: an unreadable file takes nothing they did.
+        # A file unreadable now (a library's disk away, a file replaced mid-scan) may read
+        # again later: its names wait for the faces found then. The faces the user drew
+        # stay: an unreadable file takes nothing they did.
+        names_keep(photo=photo)
         Face.objects.filter(photo=photo, source=Face.Source.DETECTED).delete()
         Photo.objects.filter(pk=photo.pk).update(
             status=Photo.Status.FAILED, error=message, processed_at=timezone.now()
@@ -165,10 +169,14 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
         # Two deliveries of one photo (a redelivered task, the reconciler) store in turn:
         # the second replaces the first's faces instead of adding to them.
         Photo.objects.select_for_update().filter(pk=photo.pk).values_list("pk").first()
-        Face.objects.filter(photo=photo, embedding_model=model, source=Face.Source.DETECTED).delete()
         taken = boxes_taken(photo)
         rows = [(face, jpeg) for face, jpeg in rows if all(box_iou(face.box, box) < SAME_FACE_IOU for box in taken)]
-        Face.objects.bulk_create([face for face, _ in rows])
+        faces = [face for face, _ in rows]
+        # A face found again where a named one was keeps its person (a changed library
+        # file, a file that came back, a forced re-run).
+        names_carry(photo=photo, model=model, faces=faces)
+        Face.objects.filter(photo=photo, embedding_model=model, source=Face.Source.DETECTED).delete()
+        Face.objects.bulk_create(faces)
         NetworkCrop.objects.bulk_create([NetworkCrop(face=face, jpeg=jpeg) for face, jpeg in rows if jpeg is not None])
         Photo.objects.filter(pk=photo.pk).update(
             status=Photo.Status.DONE,

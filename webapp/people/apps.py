@@ -12,7 +12,8 @@ class PeopleConfig(AppConfig):
         from webapp.faces.signals import faces_added
         from webapp.people.arrival import faces_arrived
         from webapp.people.receivers import names_refresh_after_photo_delete
-        from webapp.photos.signals import photo_deleting
+        from webapp.photos.signals import photo_deleting, photo_vanishing
 
         faces_added.connect(faces_arrived, dispatch_uid="people.faces_arrived")
         photo_deleting.connect(names_refresh_after_photo_delete, dispatch_uid="people.names_refresh_after_photo_delete")
+        photo_vanishing.connect(names_refresh_after_photo_delete, dispatch_uid="people.names_refresh_after_photo_vanish")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from django.db.models import Q
 
-from webapp.faces.models import Face
+from webapp.faces.models import Face, KeptName
 from webapp.people.models import FaceRejection, Person, PersonDistinction
 from webapp.people.naming import name_key
 from webapp.people.oplog import OperationRecorder, recorded_operation
@@ -137,6 +137,9 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         # The user said these faces are one person: remove rejections that contradict it.
         FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
         _distinctions_carry(op, source=source.pk, target=target.pk)
+        # Names kept for the faces of missing library files follow too, or deleting the
+        # source would take them along. (An undo leaves them with the target: not lost.)
+        KeptName.objects.filter(person=source).update(person=target)
         op.delete_person(source)
         named_before = bool(target.name)
         target.name = name

@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from webapp.core.jobs import Job
+
 
 class Album(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="albums")
@@ -22,6 +24,43 @@ def photo_upload_path(photo: "Photo", filename: str) -> str:
     return f"photos/{photo.owner_id}/{photo.content_hash[:2]}/{photo.content_hash}.{extension}"
 
 
+class Library(models.Model):
+    """A folder under one of settings.VISAGE_LIBRARY_ROOTS whose photos Visage indexes in
+    place: its Photo rows point at the files where they are (``relative_path``), nothing
+    is copied and nothing is written into the folder. Its photos are shown as one album
+    (``album``), which takes no uploads: an upload would live in Visage's media, not in
+    the folder, and the album would no longer mirror it."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="libraries")
+    album = models.OneToOneField(Album, on_delete=models.CASCADE, related_name="library")
+    # Resolved (no symlink, no ``..``) when the library was added, and checked to lie
+    # under an allowed root then and at every scan.
+    root = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["root", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "root"], name="library_unique_root_per_owner")]
+
+    def __str__(self) -> str:
+        return self.root
+
+
+class LibraryScan(Job):
+    """One scan of a library (added, rescan button, beat, command): progress for the
+    library page and what became of the files; ``errors`` lists each file that could not be
+    taken, with the reason, as [{"path": relative path, "reason": text}]."""
+
+    library = models.ForeignKey(Library, on_delete=models.CASCADE, related_name="scans")
+    added = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    moved = models.PositiveIntegerField(default=0)
+    returned = models.PositiveIntegerField(default=0)
+    vanished = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+
 class Photo(models.Model):
     class Status(models.TextChoices):
         # A photo stays queued until its faces are committed in one transaction, so a
@@ -32,7 +71,17 @@ class Photo(models.Model):
 
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="photos")
     album = models.ForeignKey(Album, on_delete=models.CASCADE, related_name="photos")
-    file = models.FileField(upload_to=photo_upload_path, max_length=300)
+    # The stored upload; empty for a photo of an external library, read where it lies
+    # (``library`` and ``relative_path``: webapp/photos/originals.py opens either).
+    file = models.FileField(upload_to=photo_upload_path, max_length=300, blank=True)
+    library = models.ForeignKey(Library, null=True, blank=True, on_delete=models.CASCADE, related_name="photos")
+    relative_path = models.CharField(max_length=1000, blank=True)
+    # What the last scan saw: a file whose size and mtime are the same is taken as
+    # unchanged without reading it (a rescan of 10,000 files is 10,000 stats).
+    file_mtime_ns = models.BigIntegerField(null=True, blank=True)
+    # The file was gone at the last scan: its faces left the people views, their names
+    # kept (faces.KeptName) for the day it comes back.
+    missing = models.BooleanField(default=False)
     original_name = models.CharField(max_length=500)
     content_hash = models.CharField(max_length=64)
     size_bytes = models.BigIntegerField()
@@ -55,7 +104,13 @@ class Photo(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["owner", "content_hash"], name="photo_unique_content_per_owner"),
+            # Uploads are de-duplicated per owner; a library mirrors its folder, copies included.
+            models.UniqueConstraint(
+                fields=["owner", "content_hash"], condition=models.Q(library__isnull=True), name="photo_unique_content_per_owner"
+            ),
+            models.UniqueConstraint(
+                fields=["library", "relative_path"], condition=models.Q(library__isnull=False), name="photo_unique_path_per_library"
+            ),
         ]
         indexes = [
             models.Index(fields=["album", "status"]),

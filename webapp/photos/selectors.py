@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from webapp.photos.models import Album, Photo
+from webapp.photos.models import Album, Library, LibraryScan, Photo
 
 
 def album_list(*, owner) -> QuerySet[Album]:
@@ -60,4 +60,23 @@ def album_progress(*, album: Album) -> AlbumProgress:
 
 
 def photo_for_owner(*, owner, photo_id: int) -> Photo | None:
-    return Photo.objects.filter(owner=owner, pk=photo_id).select_related("album").first()
+    return Photo.objects.filter(owner=owner, pk=photo_id).select_related("album", "library").first()
+
+
+def library_list(*, owner) -> QuerySet[Library]:
+    return Library.objects.filter(owner=owner).select_related("album").annotate(
+        photo_count=Count("photos", filter=Q(photos__missing=False)),
+        missing_count=Count("photos", filter=Q(photos__missing=True)),
+    )
+
+
+def library_for_owner(*, owner, library_id: int) -> Library | None:
+    return library_list(owner=owner).filter(pk=library_id).first()
+
+
+def library_for_album(*, album: Album) -> Library | None:
+    return Library.objects.filter(album=album).first()
+
+
+def library_last_scan(*, library: Library) -> LibraryScan | None:
+    return library.scans.order_by("-created_at", "-id").first()

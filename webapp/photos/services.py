@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from webapp.core.broker import send_quietly
-from webapp.photos.models import Album, Photo
+from webapp.photos.models import Album, Library, Photo
 from webapp.photos.signals import photo_deleting
 from webapp.photos.validation import UploadRejected, inspect_image
 from webapp.photos.zipfiles import ZipRejected, iter_zip_entries
@@ -39,6 +39,10 @@ class AlbumError(ValueError):
     pass
 
 
+# An upload would be stored in Visage's media, not in the folder the album mirrors.
+LIBRARY_ALBUM = "this album shows a library folder: add the file to the folder and rescan the library"
+
+
 def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
     name = name.strip()
     if not name:
@@ -57,6 +61,10 @@ def photo_delete(*, photo: Photo) -> None:
 
     The file goes only once the deletion has committed: a rollback keeps both, and a store
     that fails to delete leaves an orphan object (logged), never a row without its file."""
+    if photo.library_id is not None:
+        # Its file is the library's, never Visage's to delete, and the next scan would
+        # bring the photo back.
+        raise AlbumError("This photo belongs to a library folder: remove the file from the folder and rescan.")
     photo_id, storage, name = photo.pk, photo.file.storage, photo.file.name
     afterwards = [after for _receiver, after in photo_deleting.send(sender=Photo, photo=photo) if after]
     photo.delete()
@@ -76,6 +84,8 @@ def photo_ingest(*, owner: AbstractBaseUser, album: Album, source: BinaryIO, ori
     """Store one file as a queued Photo, or say why not. Does not enqueue processing."""
     if album.owner_id != owner.pk:
         raise AlbumError("That album belongs to someone else.")
+    if Library.objects.filter(album_id=album.pk).exists():
+        return FileOutcome(original_name, "rejected", LIBRARY_ALBUM)
     display_name = PurePosixPath(original_name.replace("\\", "/")).name or "unnamed"
     try:
         facts = inspect_image(source, max_pixels=settings.VISAGE_MAX_IMAGE_PIXELS)
@@ -112,7 +122,7 @@ def photo_ingest(*, owner: AbstractBaseUser, album: Album, source: BinaryIO, ori
     except IntegrityError:
         # The same content arrived concurrently; the other request's row (and file) wins.
         _discard_unreferenced_files(photo)
-        winner = Photo.objects.get(owner=owner, content_hash=facts.content_hash)
+        winner = Photo.objects.get(owner=owner, content_hash=facts.content_hash, library=None)
         return FileOutcome(original_name, "duplicate", "already uploaded", winner.pk)
     except Exception:
         _discard_unreferenced_files(photo)

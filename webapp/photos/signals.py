@@ -6,3 +6,10 @@ from django.dispatch import Signal
 # a function of no arguments; photo_delete calls it after the deletion, still inside the
 # transaction, so the deletion and the reaction commit together.
 photo_deleting = Signal()
+
+# Sent by a library scan inside its transaction when a photo's file is gone, before the
+# photo is marked missing, with ``photo``; receivers answer as for ``photo_deleting``. The
+# faces app sets its faces' names aside and removes the faces (they leave the people views),
+# people refreshes the suggestions that leaned on them. The photo row stays, and its faces
+# come back with their names when the file does (webapp/photos/libraries.py).
+photo_vanishing = Signal()

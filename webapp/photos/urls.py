@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.photos import views
+from webapp.photos import library_views, views
 
 urlpatterns = [
     path("", views.album_list, name="album-list"),
@@ -12,4 +12,8 @@ urlpatterns = [
     path("photos/<int:photo_id>/file/", views.photo_file, name="photo-file"),
     path("photos/<int:photo_id>/delete/", views.photo_delete, name="photo-delete"),
     path("photos/<int:photo_id>/thumbnail.jpg", views.photo_thumbnail, name="photo-thumbnail"),
+    path("libraries/", library_views.library_list, name="library-list"),
+    path("libraries/<int:library_id>/", library_views.library_detail, name="library-detail"),
+    path("libraries/<int:library_id>/scan/", library_views.library_scan_progress, name="library-scan-progress"),
+    path("libraries/<int:library_id>/rescan/", library_views.library_rescan, name="library-rescan"),
 ]

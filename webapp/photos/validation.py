@@ -13,6 +13,8 @@ from ml.faces.imageio import sniff_image_format
 pillow_heif.register_heif_opener()
 
 CHUNK_BYTES = 1024 * 1024
+# The names a folder import or a library scan looks at (the content still decides).
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"})
 
 
 class UploadRejected(ValueError):

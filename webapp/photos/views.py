@@ -7,6 +7,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from webapp.photos import selectors, services
 from webapp.photos.forms import AlbumForm
+from webapp.photos.originals import photo_open
 from webapp.photos.upload_handlers import skipped_uploads
 
 
@@ -48,6 +49,7 @@ def album_detail(request, album_id: int):
             "album": album,
             "photos": selectors.album_photos(album=album),
             "progress": selectors.album_progress(album=album),
+            "library": selectors.library_for_album(album=album),
         },
     )
 
@@ -109,8 +111,8 @@ def photo_detail(request, photo_id: int):
 def photo_file(request, photo_id: int):
     photo = _photo_or_404(request, photo_id)
     try:
-        handle = photo.file.open("rb")
-    except FileNotFoundError as exc:
+        handle = photo_open(photo)
+    except (FileNotFoundError, PermissionError) as exc:
         raise Http404("The photo file is missing") from exc
     response = FileResponse(handle, content_type=f"image/{photo.image_format}")
     response["Cache-Control"] = "private, max-age=86400"
@@ -121,7 +123,13 @@ def photo_file(request, photo_id: int):
 def photo_delete(request, photo_id: int):
     photo = _photo_or_404(request, photo_id)
     album_id = photo.album_id
-    services.photo_delete(photo=photo)
+    try:
+        services.photo_delete(photo=photo)
+    except services.AlbumError as exc:
+        if _wants_json(request):
+            return JsonResponse({"error": str(exc)}, status=409)
+        messages.error(request, str(exc))
+        return redirect("photo-detail", photo_id=photo_id)
     if _wants_json(request):
         return JsonResponse({"deleted": photo_id})
     messages.info(request, "Photo deleted.")

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ml.faces.boxes import central_face, largest_face
+from ml.faces.boxes import box_iou, boxes_match, central_face, largest_face
 
 
 @dataclass
@@ -49,3 +49,17 @@ def test_the_detectors_faces_are_accepted(ml_detector, ml_albums):
     height, width = image.pixels.shape[:2]
     offsets = [((f.box[0] + f.box[2]) / 2 - width / 2) ** 2 + ((f.box[1] + f.box[3]) / 2 - height / 2) ** 2 for f in faces]
     assert central_face(faces, width, height) is faces[offsets.index(min(offsets))]
+
+
+def test_box_iou_is_one_for_the_same_box_and_zero_apart():
+    assert box_iou((0, 0, 10, 10), (0, 0, 10, 10)) == 1.0
+    assert box_iou((0, 0, 10, 10), (10, 0, 20, 10)) == 0.0
+    assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == 50 / 150
+
+
+def test_boxes_match_pairs_each_face_once_by_overlap_and_leaves_strangers_out():
+    before = [(0, 0, 10, 10), (100, 0, 110, 10), (200, 0, 210, 10)]
+    after = [(101, 1, 111, 11), (1, 0, 11, 10), (0, 0, 9, 10), (300, 0, 310, 10)]
+    # The closest of two candidates wins the first box; the far face and the new face stay unpaired.
+    assert sorted(boxes_match(before, after, 0.5)) == [(0, 2), (1, 0)]
+    assert boxes_match(before, after, 0.99) == []

@@ -19,8 +19,7 @@ from webapp.people.grouping import faces_group
 from webapp.photos import selectors
 from webapp.photos.models import Album
 from webapp.photos.services import album_create, photos_enqueue, photo_ingest
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif"}
+from webapp.photos.validation import IMAGE_SUFFIXES
 
 
 def progress_line(label: str, done: int, total: int, width: int = 30) -> str:
