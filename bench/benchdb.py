@@ -7,6 +7,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def use_no_database() -> None:
+    """For a bench that reads only the settings, never the database: keep Django from
+    starting the embedded server."""
+    os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+
+
 def use_bench_database(name: str) -> None:
     """Create ``name`` on the embedded server (or use BENCH_DATABASE_URL) and make it Django's."""
     if os.environ.get("BENCH_DATABASE_URL"):

@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-# Only the settings are read, never the database: keep them from starting the embedded one.
-os.environ.setdefault("DATABASE_URL", "sqlite://:memory:")
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
+from bench.benchdb import use_no_database  # noqa: E402
+
+use_no_database()
 
 import django  # noqa: E402
 
