@@ -15,25 +15,27 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
 from ml.fusion.head import FusionHead
-from ml.fusion.splits import BACKBONES, FeatureSplit, load_split
+from ml.fusion.splits import BACKBONES, load_split
 from ml.learning.losses import triplet_loss
 from ml.learning.mining import mine_triplets
 from ml.learning.sampling import PKSampler
 
 
-def train_head(train: FeatureSplit, val: FeatureSplit, *, hidden: int, epochs: int, p: int, k: int, lr: float,
-               alpha: float, dropout: float, eval_every: int, seed: int, log=print) -> tuple[FusionHead, dict]:
+def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[FusionHead], dict], *, hidden: int,
+               epochs: int, p: int, k: int, lr: float, alpha: float, dropout: float, eval_every: int, seed: int,
+               log=print) -> tuple[FusionHead, dict]:
+    """parts: per backbone (N, D_i) unit embeddings of the training faces; labels: (N,)
+    person ids; evaluate(head) -> ml.evaluation.evaluate's metrics on the val pairs."""
     torch.manual_seed(seed)
-    features = torch.from_numpy(np.concatenate(train.parts, axis=1))
-    people = {name: i for i, name in enumerate(sorted(set(train.people)))}
-    labels = np.array([people[name] for name in train.people])
+    features = torch.from_numpy(np.concatenate(parts, axis=1))
     sampler = PKSampler(labels, p=p, k=k, seed=seed)
-    head = FusionHead([part.shape[1] for part in train.parts], hidden=hidden, dropout=dropout)
+    head = FusionHead([part.shape[1] for part in parts], hidden=hidden, dropout=dropout)
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     total = epochs * len(sampler)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * step / total)))
@@ -51,10 +53,10 @@ def train_head(train: FeatureSplit, val: FeatureSplit, *, hidden: int, epochs: i
             out.loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(float(out.loss))
+            losses.append(out.loss.item())
             active += out.active
         if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
-            metrics = val.verify(head.embed(val.parts, val.mirrors))
+            metrics = evaluate(head)
             row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "active": active,
                    "val_accuracy": metrics["accuracy"], "val_val": metrics["val_at_far_1e-3"],
                    "minutes": (time.perf_counter() - start) / 60}
@@ -86,7 +88,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     train, val = load_split(args.train), load_split(args.val)
     print(f"train: {len(train.people)} faces of {len(set(train.people))} people; val: {len(val.paths)} faces", flush=True)
-    head, summary = train_head(train, val, hidden=args.hidden, epochs=args.epochs, p=args.p, k=args.k, lr=args.lr,
+    people = {name: i for i, name in enumerate(sorted(set(train.people)))}
+    labels = np.array([people[name] for name in train.people])
+    head, summary = train_head(train.parts, labels, lambda h: val.verify(h.embed(val.parts, val.mirrors)), hidden=args.hidden, epochs=args.epochs, p=args.p, k=args.k, lr=args.lr,
                                alpha=args.alpha, dropout=args.dropout, eval_every=args.eval_every, seed=args.seed)
     config = {"backbones": list(BACKBONES), "dims": head.dims, "hidden": args.hidden, "dropout": args.dropout,
               "training": {**{k: v for k, v in vars(args).items() if k not in ("train", "val", "out")},
