@@ -7,7 +7,8 @@ template, each frozen network run on the crop and on its mirror image.
 
 The landmarks come from ``ml.learning.landmarks`` (one detection per image). Work goes in
 chunks of images, each written as ``<out>/part_NNNNN.npz`` when done, so a stopped run
-resumes and a partial training cache is usable. Images are taken person by person in a
+resumes and a partial training cache is usable; several processes may share a split (each
+claims a chunk first), which on a shared CPU buys a larger share of it. Images are taken person by person in a
 seeded random order of people, so any prefix of the chunks holds whole people.
 """
 from __future__ import annotations
@@ -47,17 +48,35 @@ def chunk_features(marks: Landmarks, indices: np.ndarray, backbones: list[Backbo
     return out
 
 
+def _claim(path: Path) -> bool:
+    """Take the chunk for this process: create its claim file holding our pid; a claim
+    whose process is gone (a stopped run) is taken over."""
+    try:
+        handle = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        try:
+            os.kill(int(path.read_text() or 0), 0)
+            return False  # its owner is alive (or is still writing its pid)
+        except PermissionError:
+            return False
+        except (ProcessLookupError, ValueError, FileNotFoundError):
+            path.unlink(missing_ok=True)
+            return _claim(path)
+    os.write(handle, str(os.getpid()).encode())
+    os.close(handle)
+    return True
+
+
 def build_features(marks: Landmarks, out: Path, backbones: list[Backbone], *, only: set[str] | None = None,
-                   mirror: bool = True, chunk: int = 200, worker: int = 0, workers: int = 1, log=print) -> None:
-    """``worker`` of ``workers`` takes every workers-th chunk, so several processes can
-    share one split."""
+                   mirror: bool = True, chunk: int = 200, log=print) -> None:
+    """Several processes can share one split: each claims a chunk before working on it."""
     out.mkdir(parents=True, exist_ok=True)
     keep = np.array([ok and (only is None or path in only) for ok, path in zip(marks.ok, marks.paths)])
     order = [i for i in person_order(marks.people) if keep[i]]
     start = time.perf_counter()
     for number, begin in enumerate(range(0, len(order), chunk)):
         part = out / f"part_{number:05d}.npz"
-        if part.exists() or number % workers != worker:
+        if part.exists() or not _claim(out / f".{part.stem}.claim"):
             continue
         features = chunk_features(marks, np.array(order[begin : begin + chunk]), backbones, mirror=mirror)
         temp = out / f".{part.stem}.tmp.npz"
@@ -92,8 +111,6 @@ def main() -> None:
     parser.add_argument("--no-mirror", action="store_true", help="skip the mirror images (halves the cost)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=200)
-    parser.add_argument("--worker", type=int, default=0, help="this process takes chunks number %% workers == worker")
-    parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--partial", action="store_true", help="use an unfinished landmark cache's finished people")
     args = parser.parse_args()
     marks = load_landmarks(args.landmarks, partial=args.partial)
@@ -104,8 +121,7 @@ def main() -> None:
                                                     "pairs": str(args.pairs.resolve()) if args.pairs else None,
                                                     "partial": args.partial}))
     build_features(marks, args.out, standard_backbones(threads=args.threads), only=only,
-                   mirror=not args.no_mirror, chunk=args.chunk,
-                   worker=args.worker, workers=args.workers)
+                   mirror=not args.no_mirror, chunk=args.chunk)
 
 
 if __name__ == "__main__":
