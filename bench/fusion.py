@@ -45,7 +45,7 @@ def concatenated(split: FeatureSplit, names: tuple[str, ...]) -> np.ndarray:
 def load_head(path: Path) -> FusionHead:
     payload = torch.load(path, map_location="cpu", weights_only=False)
     config = payload["config"]
-    head = FusionHead(config["dims"], hidden=config["hidden"])
+    head = FusionHead(config["dims"], hidden=config["hidden"], dropout=config.get("dropout", 0.0))
     head.load_state_dict(payload["state_dict"])
     return head
 
