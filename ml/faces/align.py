@@ -39,6 +39,11 @@ def _dlib_chip_points(size: int = 150, padding: float = 0.25) -> tuple[tuple[flo
 
 
 DLIB_150 = AlignmentTemplate("dlib_chip_150", 150, _dlib_chip_points())
+# The five-point template of InsightFace's ArcFace crop (112x112), which MobileFaceNet and
+# the other 112-pixel networks were trained on; in the detector's landmark order.
+ARCFACE_112 = AlignmentTemplate("arcface_112", 112, (
+    (38.2946, 51.6963), (73.5318, 51.5014), (56.0252, 71.7366), (41.5493, 92.3655), (70.7299, 92.2041),
+))
 
 # Where the five landmarks sit in a face's box, as fractions of its width and height from
 # its top-left corner: the mean over the 61 faces RetinaFace finds in the album photos

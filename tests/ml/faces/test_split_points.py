@@ -12,7 +12,8 @@ from ml.faces.nets import ARCHITECTURES, DEFAULT_SPLIT, build_network
 def test_every_split_point_gives_the_whole_forward(architecture):
     torch.manual_seed(0)
     model = build_network(architecture).eval()  # eval: batch norms use their running statistics
-    x = torch.rand(3, 3, 150, 150) * 255
+    size = model.default_config["input_size"]  # 150 for the ResNets, 112 for MobileFaceNet
+    x = torch.rand(3, 3, size, size) * 255
     with torch.no_grad():
         whole = model(x)
         for split in model.split_points:
