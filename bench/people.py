@@ -314,6 +314,16 @@ def service_scale(sizes: list[int]) -> None:
         print(f"   {n:>7,} faces: grouping service end to end {seconds:6.1f} s ({result.groups:,} people, "
               f"{result.unsorted_faces:,} faces unsorted; precision {scores['precision']:.3f}, recall "
               f"{scores['recall']:.3f} on 3,000 faces)", flush=True)
+        # The clustering step alone on the same faces, without and with the merge step.
+        from webapp.people.grouping import grouping_labels
+
+        model = embedding_model_active()
+        x, _ = synthetic_library(n, np.random.default_rng(n), noise=0.2)
+        for name, run in (("HDBSCAN + centre cut (before)", lambda: group_embeddings(x, np.arange(n), method="hdbscan", threshold=model.same_person_threshold)),
+                          ("+ average-linkage merge (now)", lambda: grouping_labels(model, x, np.arange(n), method="hdbscan"))):
+            start = time.perf_counter()
+            run()
+            print(f"      clustering step only, {name}: {time.perf_counter() - start:.1f} s", flush=True)
 
 
 def naming_speed(sizes: list[int], actions: int) -> None:

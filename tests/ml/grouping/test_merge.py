@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from ml.evaluation.calibration import Calibration
-from ml.grouping.merge import MERGE_PROBABILITY, attach_unsorted, merge_clusters
+from ml.grouping.merge import MERGE_MARGIN, MERGE_PROBABILITY, attach_unsorted, merge_clusters
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -55,9 +55,27 @@ def test_two_people_just_beyond_the_calibrated_bar_stay_apart():
     labels = np.array([0] * 5 + [1] * 5)
     beyond = np.concatenate([first, second_at(high + 0.01)])
     assert bar < average_linkage(beyond[:5], beyond[5:]) < bar + 0.01
-    assert merge_clusters(labels, beyond, np.arange(10), bar).tolist() == labels.tolist()
+    # margin=1: the bar alone decides here (the margin has its own test)
+    assert merge_clusters(labels, beyond, np.arange(10), bar, margin=1.0).tolist() == labels.tolist()
     within = np.concatenate([first, second_at(low - 0.01)])
-    assert merge_clusters(labels, within, np.arange(10), bar).tolist() == [0] * 10
+    assert merge_clusters(labels, within, np.arange(10), bar, margin=1.0).tolist() == [0] * 10
+
+
+def test_two_tight_look_alikes_within_the_bar_stay_apart():
+    """Two people each tighter than the bar, on average 0.02 farther from each other than
+    from themselves (as celeba_library's look-alikes): the margin keeps them apart, while
+    one person's two halves (no farther apart than wide) are joined."""
+    rng = np.random.default_rng(5)
+    bar = calibrated_bar()
+    a = unit(rng.normal(size=128))
+    b = unit(a + 0.2 * unit(rng.normal(size=128)))
+    x = np.concatenate([around(a, 8, 0.2, rng), around(b, 8, 0.2, rng)])
+    within = (average_linkage(x[:8], x[:8]) * 64 / 56 + average_linkage(x[8:], x[8:]) * 64 / 56) / 2
+    assert average_linkage(x[:8], x[8:]) < bar and average_linkage(x[:8], x[8:]) - within > MERGE_MARGIN
+    labels = np.array([0] * 8 + [1] * 8)
+    assert merge_clusters(labels, x, np.arange(16), bar).tolist() == labels.tolist()
+    halves = np.concatenate([around(a, 8, 0.2, rng), around(a, 8, 0.2, rng)])
+    assert merge_clusters(labels, halves, np.arange(16), bar).tolist() == [0] * 16
 
 
 def test_clusters_sharing_a_photo_are_never_merged():
@@ -76,7 +94,7 @@ def test_merging_is_exactly_average_linkage():
     rng = np.random.default_rng(3)
     centres = unit(rng.normal(size=(12, 16)))
     x = np.concatenate([around(c, int(n), 0.6, rng) for c, n in zip(centres, rng.integers(1, 9, 12))])
-    ours = merge_clusters(np.arange(len(x)), x, np.arange(len(x)), 0.3)
+    ours = merge_clusters(np.arange(len(x)), x, np.arange(len(x)), 0.3, margin=1.0)
     reference = fcluster(linkage(x, method="average", metric="cosine"), t=0.3, criterion="distance")
     pairs = lambda labels: {(i, j) for i in range(len(labels)) for j in range(i) if labels[i] == labels[j]}  # noqa: E731
     assert 2 < len(set(ours.tolist())) < len(x)
@@ -90,6 +108,6 @@ def test_a_loose_face_joins_the_nearest_cluster_unless_its_photo_is_there(photo,
     x = np.concatenate([around(a, 4, 0.2, rng), around(b, 4, 0.2, rng), around(a, 1, 0.2, rng), around(-a, 1, 0.2, rng)])
     labels = np.array([0] * 4 + [1] * 4 + [-1, -1])
     photos = np.array([1, 2, 3, 5, 6, 7, 8, 9, photo, 100])
-    attached = attach_unsorted(labels, x, photos, 0.1)
+    attached = attach_unsorted(labels, x, photos, 0.1, min_size=4)
     assert attached[:8].tolist() == labels[:8].tolist() and attached[9] == -1  # the far face stays unsorted
     assert attached[8] == (0 if joins else -1)
