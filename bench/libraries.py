@@ -4,8 +4,8 @@
 - ``celeba5``: celeba5/test, 928 people x 5 faces (the harsh look-alike case).
 - ``celeba_library``: every face of each person of celeba_library/<split> (val: even
   identity numbers, test: odd), i.e. celeba5/test/<id>/ plus celeba_library/<split>/<id>/.
-- ``longtail``: the same people with sizes following a Zipf law (the k-th largest person
-  keeps about 30 / k faces, at least 1), plus one-face strangers (people of celeba5/val,
+- ``longtail``: the same people with sizes following a Zipf-like law (the k-th largest
+  person keeps about 30 / k^0.75 faces, at least 1: a few with 30, most with 1-3), plus one-face strangers (people of celeba5/val,
   who are in neither split: even-numbered ones for val, odd ones for test) as distractors.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from ml.evaluation.embeddings import split_embeddings
 
-ZIPF_LARGEST = 30
+ZIPF_LARGEST, ZIPF_EXPONENT = 30, 0.75
 STRANGERS = 300
 
 
@@ -48,7 +48,7 @@ def library_build(kind: str, split: str, *, checkpoint: Path, data: Path, seed: 
     chosen = []
     for rank, person in enumerate(order, start=1):
         faces = rng.permutation(np.flatnonzero(y == person))
-        chosen.extend(faces[: max(1, round(ZIPF_LARGEST / rank))].tolist())
+        chosen.extend(faces[: max(1, round(ZIPF_LARGEST / rank**ZIPF_EXPONENT))].tolist())
     strangers_x, strangers_y = split_embeddings(checkpoint, data / "celeba5" / "val")
     parity = 0 if split == "val" else 1
     stranger_people = [p for p in sorted(set(strangers_y.tolist())) if int(p[1:]) % 2 == parity]

@@ -26,6 +26,7 @@ same embeddings, as the peers document theirs (bench/peer_grouping.py):
 
     .venv/bin/python -u bench/people.py --library celeba_library --split val
     .venv/bin/python -u bench/people.py --library longtail --split test
+    .venv/bin/python -u bench/people.py --library celeba5
 """
 from __future__ import annotations
 
@@ -146,7 +147,7 @@ def library_grouping(model, kind: str, split: str) -> None:
         f"PhotoPrism-style DBSCAN ({far5:.3f})": lambda: peers.photoprism(x, eps=far5),
     }
     if len(x) <= 15_000:  # O(n^2) memory
-        methods["Visage agglomerative (before)"] = lambda: group_embeddings(x, photos, method="agglomerative", threshold=model.same_person_threshold)
+        methods["Visage agglomerative (unchanged)"] = lambda: group_embeddings(x, photos, method="agglomerative", threshold=model.same_person_threshold)
     print(f"{'method':<46} {'pair P':>7} {'pair R':>7} {'F1':>6} {'B3 P':>6} {'B3 R':>6} {'B3 F':>6} {'unsorted':>9} {'time':>7}")
     spread = {}
     for name, run in methods.items():

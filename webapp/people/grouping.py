@@ -100,12 +100,15 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
 
 def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, method: str, min_cluster_size: int = 2) -> np.ndarray:
     """The clusters of these faces with the model's distances: its same-person threshold,
-    and its calibration's distances for joining the clusters of one person."""
+    and (HDBSCAN, whose tight clusters split the people with many photos) its
+    calibration's distances for joining the clusters of one person."""
     calibration = model_calibration(model)
+    joins = {} if method == "agglomerative" else {
+        "merge_distance": calibration.distance_at_probability(MERGE_PROBABILITY),
+        "attach_distance": calibration.distance_at_probability(ATTACH_PROBABILITY),
+    }
     return group_embeddings(
-        embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size,
-        merge_distance=calibration.distance_at_probability(MERGE_PROBABILITY),
-        attach_distance=calibration.distance_at_probability(ATTACH_PROBABILITY),
+        embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size, **joins
     )
 
 
