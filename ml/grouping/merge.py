@@ -26,7 +26,8 @@ up to 30 faces) and celeba5 val (907 x 5), model v2, pairwise precision / recall
 Rule: the highest celeba_library val recall at precision >= 0.99 there that keeps celeba5
 val precision within 0.005 of before. A face attached to a small cluster is where
 look-alikes go wrong (celeba5), hence ATTACH_MIN_SIZE. A wider margin (0.015-0.02) lets
-the look-alikes through: celeba_library val precision 0.86-0.90.
+the look-alikes through: celeba_library val precision 0.86-0.90 (measured with an earlier
+variant of the attach rule).
 """
 from __future__ import annotations
 
