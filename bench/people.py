@@ -18,6 +18,15 @@ one naming action on synthetic libraries (--naming-sizes) against a full recompu
 suggestions, which every action ran before. Only the naming times, with no celeba import:
 
     .venv/bin/python -u bench/people.py --skip-quality --checkpoint dlib_resnet_v1.pt --scale-sizes --service-sizes
+
+Grouping on libraries with realistic sizes, from embeddings cached once per model
+(bench/libraries.py: celeba5, celeba_library, longtail), grouped by the app's grouping
+(webapp.people.grouping.grouping_labels, before and after the merge step) and, on the
+same embeddings, as the peers document theirs (bench/peer_grouping.py):
+
+    .venv/bin/python -u bench/people.py --library celeba_library --split val
+    .venv/bin/python -u bench/people.py --library longtail --split test
+    .venv/bin/python -u bench/people.py --library celeba5
 """
 from __future__ import annotations
 
@@ -43,6 +52,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--naming-sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="libraries of this many synthetic faces named through the services")
     parser.add_argument("--naming-actions", type=int, default=30)
+    parser.add_argument("--library", choices=["celeba5", "celeba_library", "longtail"],
+                        help="only grouping quality on this library of cached embeddings, every method side by side")
+    parser.add_argument("--split", choices=["val", "test"], default="val", help="the celeba_library half (--library)")
     parser.add_argument("--checkpoint", help="the registered model to group with, by its file in models/ (default: the active one)")
     return parser.parse_args()
 
@@ -101,6 +113,58 @@ def grouping_quality(owner, ids, labels) -> None:
         scores = pairwise_scores(predicted, labels)
         print(f"   {method:<13} precision {scores['precision']:.3f}  recall {scores['recall']:.3f}  F1 {scores['f1']:.3f}  "
               f"BCubed F {scores['bcubed_f']:.3f}  unsorted {100 * scores['unsorted_share']:.1f} %  ({seconds:.1f} s)")
+
+
+def library_grouping(model, kind: str, split: str) -> None:
+    """Every method on one library of cached embeddings; then how the 20 largest people
+    are spread (groups + faces unsorted) by each."""
+    from bench import peer_grouping as peers
+    from bench.libraries import groups_per_person, library_build
+    from webapp.faces.calibration import model_calibration, same_person_distance
+    from webapp.people.grouping import grouping_labels
+
+    lib = library_build(kind, split, checkpoint=settings.MODELS_DIR / model.checkpoint, data=Path(settings.FACES_DATA_DIR))
+    x, truth, photos = lib.embeddings, lib.labels, lib.photo_ids
+    calibration = model_calibration(model)
+    sizes = np.unique(truth, return_counts=True)[1]
+    print(f"library {lib.name}: {len(x):,} faces of {len(sizes):,} people (largest {sizes.max()}, "
+          f"{int((sizes == 1).sum())} with one face), model v{model.version} ({model.checkpoint})")
+    # Peers' distances moved to our scale (see bench/peer_grouping.py): Immich's and
+    # PhotoPrism's networks are not here to calibrate, so their default is read as the
+    # same-person bar of their network and placed at ours (FAR 1e-3), and shown at 1e-5 too;
+    # LibrePhotos runs dlib, as we do: its Euclidean epsilon is scaled by our balanced
+    # threshold (in Euclidean on unit vectors) over dlib's documented 0.6.
+    far3, far5 = same_person_distance(model), calibration.threshold_at_far(1e-5)
+    libre_eps = peers.LIBREPHOTOS_EPSILON * np.sqrt(2 * calibration.even_odds_distance()) / 0.6
+    methods = {
+        "Visage before (HDBSCAN + centre cut)": lambda: group_embeddings(x, photos, method="hdbscan", threshold=model.same_person_threshold),
+        "Visage now (+ average-linkage merge)": lambda: grouping_labels(model, x, photos, method="hdbscan"),
+        "plain HDBSCAN (no pruning)": lambda: peers.plain_hdbscan(x),
+        f"LibrePhotos-style HDBSCAN (eps {libre_eps:.3f})": lambda: peers.librephotos(x, epsilon=libre_eps),
+        f"Immich-style (0.5 -> {far3:.3f}, FAR 1e-3)": lambda: peers.immich(x, max_distance=far3),
+        f"Immich-style (0.5 -> {far5:.3f}, FAR 1e-5)": lambda: peers.immich(x, max_distance=far5),
+        f"PhotoPrism-style DBSCAN ({far3:.3f})": lambda: peers.photoprism(x, eps=far3),
+        f"PhotoPrism-style DBSCAN ({far5:.3f})": lambda: peers.photoprism(x, eps=far5),
+    }
+    if len(x) <= 15_000:  # O(n^2) memory
+        methods["Visage agglomerative (unchanged)"] = lambda: group_embeddings(x, photos, method="agglomerative", threshold=model.same_person_threshold)
+    print(f"{'method':<46} {'pair P':>7} {'pair R':>7} {'F1':>6} {'B3 P':>6} {'B3 R':>6} {'B3 F':>6} {'unsorted':>9} {'time':>7}")
+    spread = {}
+    for name, run in methods.items():
+        start = time.perf_counter()
+        labels = np.asarray(run())
+        seconds = time.perf_counter() - start
+        s = pairwise_scores(labels, truth)
+        print(f"{name:<46} {s['precision']:>7.3f} {s['recall']:>7.3f} {s['f1']:>6.3f} {s['bcubed_precision']:>6.3f} "
+              f"{s['bcubed_recall']:>6.3f} {s['bcubed_f']:>6.3f} {100 * s['unsorted_share']:>8.1f}% {seconds:>6.1f}s", flush=True)
+        spread[name] = groups_per_person(labels, truth)
+    print("\ngroups per true person, 20 largest (groups + faces unsorted):")
+    names = list(spread)
+    print(f"{'person':<8} {'faces':>5}  " + "  ".join(f"{i + 1:>7}" for i in range(len(names))))
+    for row in range(len(spread[names[0]])):
+        person, faces = spread[names[0]][row][:2]
+        print(f"{person:<8} {faces:>5}  " + "  ".join(f"{spread[n][row][2]:>3}+{spread[n][row][3]:<3}" for n in names))
+    print("columns: " + "; ".join(f"{i + 1} {n}" for i, n in enumerate(names)))
 
 
 def naming_quality(owner, truth: dict[int, str], reviews: int, *, grouped: bool) -> None:
@@ -251,6 +315,16 @@ def service_scale(sizes: list[int]) -> None:
         print(f"   {n:>7,} faces: grouping service end to end {seconds:6.1f} s ({result.groups:,} people, "
               f"{result.unsorted_faces:,} faces unsorted; precision {scores['precision']:.3f}, recall "
               f"{scores['recall']:.3f} on 3,000 faces)", flush=True)
+        # The clustering step alone on the same faces, without and with the merge step.
+        from webapp.people.grouping import grouping_labels
+
+        model = embedding_model_active()
+        x, _ = synthetic_library(n, np.random.default_rng(n), noise=0.2)
+        for name, run in (("HDBSCAN + centre cut (before)", lambda: group_embeddings(x, np.arange(n), method="hdbscan", threshold=model.same_person_threshold)),
+                          ("+ average-linkage merge (now)", lambda: grouping_labels(model, x, np.arange(n), method="hdbscan"))):
+            start = time.perf_counter()
+            run()
+            print(f"      clustering step only, {name}: {time.perf_counter() - start:.1f} s", flush=True)
 
 
 def naming_speed(sizes: list[int], actions: int) -> None:
@@ -345,6 +419,12 @@ def main() -> None:
     args = ARGS
     call_command("migrate", verbosity=0)
     settings.VISAGE_AUTO_GROUP = False
+    if args.library:
+        from webapp.faces.models import EmbeddingModel
+
+        model = EmbeddingModel.objects.get(checkpoint=args.checkpoint) if args.checkpoint else embedding_model_active()
+        library_grouping(model, args.library, args.split)
+        return
     owner, _ = get_user_model().objects.get_or_create(username="bench-people")
     if args.checkpoint:  # before the import: the library is embedded with it
         bench_model_use(args.checkpoint, owner=owner)

@@ -89,6 +89,17 @@ class Calibration:
         below = [d for d, p in zip(distances, probabilities) if p >= 0.5]
         return below[-1] if below else distances[0]
 
+    def distance_at_probability(self, probability: float) -> float:
+        """The largest distance at which P(same) is still at least ``probability``,
+        interpolated between the table's steps (the smallest distance if none is)."""
+        distances, probabilities = (np.array(column) for column in zip(*self.probability_table))
+        above = np.flatnonzero(probabilities >= probability)
+        if not len(above) or above[-1] == len(distances) - 1:
+            return float(distances[above[-1]] if len(above) else distances[0])
+        i = above[-1]
+        share = (probabilities[i] - probability) / max(probabilities[i] - probabilities[i + 1], 1e-12)
+        return float(distances[i] + share * (distances[i + 1] - distances[i]))
+
     def scaled(self, factor: float, *, source: str) -> Calibration:
         """This calibration with every distance multiplied by ``factor``: an estimate for a
         version that was never calibrated, from one whose threshold relates to it."""

@@ -7,6 +7,8 @@ from typing import Literal
 
 import numpy as np
 
+from ml.grouping.merge import attach_unsorted, merge_clusters
+
 Method = Literal["hdbscan", "agglomerative"]
 # Grouping is stricter than "same person?": a wrong merge is the worst fault, so clusters are
 # cut at half the same-person distance (agglomerative) and every member must lie within
@@ -31,11 +33,15 @@ def group_embeddings(
     method: Method = "hdbscan",
     threshold: float,
     min_cluster_size: int = 2,
+    merge_distance: float | None = None,
+    attach_distance: float | None = None,
 ) -> np.ndarray:
     """(N,) int cluster labels for (N, D) unit embeddings; -1 for faces left unsorted.
 
     threshold: the model's same-person cosine distance; see AGGLOMERATIVE_CUT and
-    CLUSTER_RADIUS for how grouping uses it. Afterwards no cluster keeps two faces of the
+    CLUSTER_RADIUS for how grouping uses it. merge_distance / attach_distance: where
+    given, the tight clusters are then joined by average linkage and the faces left over
+    attached to them (ml.grouping.merge). Afterwards no cluster keeps two faces of the
     same photo (see ``split_same_photo``)."""
     n = len(embeddings)
     if n != len(photo_ids):
@@ -57,6 +63,10 @@ def group_embeddings(
         raise ValueError(f"unknown grouping method {method!r}: use 'hdbscan' or 'agglomerative'")
     unit = np.asarray(embeddings, dtype=np.float64)
     labels = prune_loose_members(labels, unit, CLUSTER_RADIUS * threshold)
+    if merge_distance is not None:
+        labels = merge_clusters(labels, unit, photo_ids, merge_distance)
+    if attach_distance is not None:
+        labels = attach_unsorted(labels, unit, photo_ids, attach_distance)
     return split_same_photo(labels, unit, np.asarray(photo_ids))
 
 
@@ -85,14 +95,15 @@ def knn_graph(x: np.ndarray, k: int = KNN_K):
     return graph.maximum(graph.T).tocsr()
 
 
-def hdbscan_on_knn_graph(x: np.ndarray, *, min_cluster_size: int) -> np.ndarray:
+def hdbscan_on_knn_graph(x: np.ndarray, *, min_cluster_size: int, cluster_selection_epsilon: float = 0.0) -> np.ndarray:
     """HDBSCAN (min_samples=1, excess-of-mass selection) from the MST of the k-NN graph.
 
     Uses hdbscan's own tree code (``label``, ``_tree_to_labels``; pinned version, and
     tests/ml/test_cluster.py checks the result against ``hdbscan.HDBSCAN``). Parts of the
     graph that no k-NN edge joins are linked just above the longest edge, where the MST
     on all pairs would join them too: a far larger weight would make every such part one
-    very stable cluster."""
+    very stable cluster. ``cluster_selection_epsilon`` (Euclidean, as hdbscan's) is for
+    the peers' grouping in bench/peer_grouping.py."""
     from hdbscan._hdbscan_linkage import label
     from hdbscan.hdbscan_ import _tree_to_labels
     from scipy.sparse import csgraph, csr_matrix
@@ -107,7 +118,8 @@ def hdbscan_on_knn_graph(x: np.ndarray, *, min_cluster_size: int) -> np.ndarray:
     tree = csgraph.minimum_spanning_tree(graph).tocoo()
     edges = np.column_stack([tree.row, tree.col, tree.data]).astype(np.float64)
     edges = edges[np.argsort(edges[:, 2], kind="mergesort")]
-    return _tree_to_labels(None, label(edges), min_cluster_size=min_cluster_size)[0]
+    return _tree_to_labels(None, label(edges), min_cluster_size=min_cluster_size,
+                           cluster_selection_epsilon=cluster_selection_epsilon)[0]
 
 
 def prune_loose_members(labels: np.ndarray, embeddings: np.ndarray, radius: float, rounds: int = 2) -> np.ndarray:
@@ -145,26 +157,30 @@ def split_same_photo(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.n
 
 
 def pairwise_scores(predicted: np.ndarray, truth: np.ndarray) -> dict:
-    """Pairwise precision/recall/F1 and BCubed F of a grouping against true identities.
+    """Pairwise precision/recall/F1 and BCubed precision/recall/F of a grouping against
+    true identities, from the table of (group, person) counts (no N x N matrix, so a
+    library of 100k faces scores in one go).
 
     Unsorted faces (-1) form no pairs; they count as singletons for BCubed."""
     predicted = np.asarray(predicted)
-    truth = np.asarray(truth)
-    singleton = np.arange(len(predicted)) + predicted.max(initial=0) + 1
-    pred = np.where(predicted >= 0, predicted, singleton)
-    same_pred = pred[:, None] == pred[None, :]
-    same_true = truth[:, None] == truth[None, :]
-    off = ~np.eye(len(pred), dtype=bool)
-    tp = (same_pred & same_true & off).sum()
-    precision = tp / max(1, (same_pred & off).sum())
-    recall = tp / max(1, (same_true & off).sum())
-    both = (same_pred & same_true).sum(axis=1)
-    b_precision = (both / same_pred.sum(axis=1)).mean()
-    b_recall = (both / same_true.sum(axis=1)).mean()
+    n = len(predicted)
+    singleton = np.arange(n) + predicted.max(initial=0) + 1
+    group = np.unique(np.where(predicted >= 0, predicted, singleton), return_inverse=True)[1]
+    person = np.unique(np.asarray(truth), return_inverse=True)[1]
+    cells, joint = np.unique(np.stack([group, person]), axis=1, return_counts=True)
+    group_sizes, person_sizes = np.bincount(group), np.bincount(person)
+    pairs = lambda sizes: float((sizes * (sizes - 1.0)).sum())  # noqa: E731  ordered pairs of distinct faces
+    precision = pairs(joint) / max(1.0, pairs(group_sizes))
+    recall = pairs(joint) / max(1.0, pairs(person_sizes))
+    # Each face of a (group, person) cell shares both with the cell's faces.
+    b_precision = float((joint**2 / group_sizes[cells[0]]).sum() / max(1, n))
+    b_recall = float((joint**2 / person_sizes[cells[1]]).sum() / max(1, n))
     return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(2 * precision * recall / max(precision + recall, 1e-12)),
-        "bcubed_f": float(2 * b_precision * b_recall / max(b_precision + b_recall, 1e-12)),
-        "unsorted_share": float((predicted < 0).mean()),
+        "precision": precision,
+        "recall": recall,
+        "f1": 2 * precision * recall / max(precision + recall, 1e-12),
+        "bcubed_precision": b_precision,
+        "bcubed_recall": b_recall,
+        "bcubed_f": 2 * b_precision * b_recall / max(b_precision + b_recall, 1e-12),
+        "unsorted_share": float((predicted < 0).mean()) if n else 0.0,
     }

@@ -14,8 +14,10 @@ from django.conf import settings
 from django.db import transaction
 
 from ml.grouping.cluster import group_embeddings
+from ml.grouping.merge import ATTACH_PROBABILITY, MERGE_PROBABILITY
 from webapp.core.broker import send_quietly
 from webapp.core.jobs import Claim, JobHeartbeat, job_claim
+from webapp.faces.calibration import model_calibration
 from webapp.faces.models import Face
 from webapp.faces.selectors import embedding_model_active
 from webapp.people.models import FaceRejection, GroupingRun, Person
@@ -52,9 +54,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         current = {r[0]: r[2] for r in rows}
         current_group = {r[0]: r[4] for r in rows}
         embeddings = np.stack([np.asarray(r[3], dtype=np.float32) for r in rows])
-        labels = group_embeddings(
-            embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size
-        )
+        labels = grouping_labels(model, embeddings, photo_ids, method=method, min_cluster_size=min_cluster_size)
         report(0.6, "Assigning groups to people")
         op.touch_faces(face_ids.tolist())
         rejected: dict[int, set[int]] = {}
@@ -96,6 +96,20 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         names_propagate(owner=owner, recorder=op)
         grouped = sum(1 for p in assignment.values() if p)
         return GroupingResult(groups, grouped, len(assignment) - grouped)
+
+
+def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, method: str, min_cluster_size: int = 2) -> np.ndarray:
+    """The clusters of these faces with the model's distances: its same-person threshold,
+    and (HDBSCAN, whose tight clusters split the people with many photos) its
+    calibration's distances for joining the clusters of one person."""
+    calibration = model_calibration(model)
+    joins = {} if method == "agglomerative" else {
+        "merge_distance": calibration.distance_at_probability(MERGE_PROBABILITY),
+        "attach_distance": calibration.distance_at_probability(ATTACH_PROBABILITY),
+    }
+    return group_embeddings(
+        embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size, **joins
+    )
 
 
 def _person_for_group(owner, op, members: list[int], current: dict[int, int | None], taken: set[int]) -> Person:

@@ -73,3 +73,17 @@ def test_too_few_pairs_is_a_clear_error():
     embeddings, labels = people_embeddings(people=4, faces=1)  # no same-person pair
     with pytest.raises(ValueError, match="too few pairs"):
         calibration_fit(embeddings, labels, source="tiny")
+
+
+def test_distance_at_probability_inverts_the_probability_table():
+    """The grouping's merge bar: the distance where P(same) falls to a given value, between
+    the table's 0.005 steps (P 0.9961 at 0.060, 0.9861 at 0.065: 0.99 lies at 0.063)."""
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[3] / "models" / "dlib_resnet_v1_mirror.calibration.json"
+    calibration = Calibration.from_dict(json.loads(shipped.read_text()))
+    bars = [calibration.distance_at_probability(p) for p in (0.5, 0.9, 0.99, 0.999)]
+    assert bars == sorted(bars, reverse=True)
+    assert 0.060 < bars[2] < 0.065
+    for p, distance in zip((0.5, 0.9, 0.99, 0.999), bars):
+        assert abs(calibration.probability(distance) - p) < 1e-6
