@@ -156,6 +156,10 @@ VISAGE_DETECT_MIN_SCORE = _env_float("VISAGE_DETECT_MIN_SCORE", 0.9)
 # libraries whose people are more alike than val's (bench/open_set.py --choose).
 VISAGE_STRANGER_RATE = _env_float("VISAGE_STRANGER_RATE", 0.003)
 VISAGE_DETECT_SIDE = _env_int("VISAGE_DETECT_SIDE", 640)
+# Faces whose quality (ml/faces/quality.py, 0..1) is below this stay on their photo but are
+# never grouped automatically, suggested a name or counted as evidence for one; a person
+# can still name them. Chosen on celeba5/celeba_library val (bench/face_quality.py).
+VISAGE_FACE_QUALITY_MIN = _env_float("VISAGE_FACE_QUALITY_MIN", 0.3)
 VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
 VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores
 VISAGE_PROCESS_BATCH_SIZE = _env_int("VISAGE_PROCESS_BATCH_SIZE", 8)

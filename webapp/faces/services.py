@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
+from ml.faces.quality import face_quality
 from webapp.faces.crops import photo_decode
 from webapp.faces.models import EmbeddingModel, Face, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
@@ -129,6 +130,7 @@ def _store_faces(photo: Photo, image: DecodedImage, records: list[FaceRecord], m
             box_y1=float(r.box[3]),
             landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in r.landmarks],
             detection_score=float(r.score),
+            quality=face_quality(r.shown, r.box, r.landmarks, r.score),
             embedding=r.embedding,
             thumbnail=jpeg_bytes(r.shown, quality=88),
         )

@@ -1,0 +1,44 @@
+"""Scores the faces stored before Face.quality existed, from what was stored with them:
+the thumbnail (the aligned crop as shown), box, landmarks and detector score."""
+import io
+
+import numpy as np
+from django.db import migrations
+from PIL import Image
+
+from ml.faces.quality import face_quality
+
+BATCH = 500
+
+
+def backfill(apps, schema_editor):
+    Face = apps.get_model("faces", "Face")
+    last = 0
+    while True:
+        faces = list(
+            Face.objects.filter(quality__isnull=True, pk__gt=last).order_by("pk")
+            .only("box_x0", "box_y0", "box_x1", "box_y1", "landmarks", "detection_score", "thumbnail")[:BATCH]
+        )
+        if not faces:
+            return
+        last = faces[-1].pk
+        for face in faces:
+            try:
+                crop = np.asarray(Image.open(io.BytesIO(bytes(face.thumbnail))).convert("RGB"))
+            except OSError:
+                continue  # no readable thumbnail: left unscored, which counts as good enough
+            face.quality = face_quality(
+                crop, (face.box_x0, face.box_y0, face.box_x1, face.box_y1), np.asarray(face.landmarks), face.detection_score
+            )
+        Face.objects.bulk_update(faces, ["quality"])
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('faces', '0009_face_quality'),
+    ]
+
+    operations = [
+        migrations.RunPython(backfill, migrations.RunPython.noop),
+    ]
