@@ -2,8 +2,11 @@
 nor counted as evidence for one; a face the user confirmed stays confirmed."""
 from __future__ import annotations
 
+import io
+
 import pytest
 from django.conf import settings
+from PIL import Image, ImageFilter
 
 from webapp.faces.models import Face
 from webapp.faces.services import photo_process
@@ -31,6 +34,42 @@ def library(user, albums_dir):
     for start in range(0, len(names), 8):
         photo_process(photo_ids=list(names)[start : start + 8])
     return {names[p.pk]: list(p.faces.order_by("box_x0")) for p in album.photos.all()}
+
+
+def blurred_jpeg(path, *, side: int = 400, radius: float = 5) -> bytes:
+    """The photo shrunk to ``side`` and out of focus: a face in the background."""
+    image = Image.open(path).convert("RGB")
+    image.thumbnail((side, side))
+    buffer = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(radius)).save(buffer, format="JPEG", quality=90)
+    return buffer.getvalue()
+
+
+def test_blurred_strangers_no_longer_make_a_group_of_their_own(user, albums_dir, settings):
+    """The user's report: blurred bystanders of different photos were grouped together.
+    Blur pulls faces towards one another (three blurred strangers here are closer than
+    the same-person threshold); with the filter none of them is grouped."""
+    album = album_create(owner=user, name="Background")
+    blurred_ids, sharp_ids = [], []
+    for name in ("friends/kate_siegel.jpg", "obama_biden/train/rose_leslie/img1.jpg", "obama_biden/train/obama/obama.jpg"):
+        outcome = photo_ingest(owner=user, album=album, source=io.BytesIO(blurred_jpeg(albums_dir / name)), original_name=f"blurred-{name.replace('/', '-')}")
+        blurred_ids.append(outcome.photo_id)
+    for name in ("bbt/bbt1.jpg", "friends/multiface.jpg", "obama_biden/train/obama/obama2.jpg", "obama_biden/train/biden/biden.jpg"):
+        with (albums_dir / name).open("rb") as handle:
+            sharp_ids.append(photo_ingest(owner=user, album=album, source=handle, original_name=name).photo_id)
+    photo_process(photo_ids=blurred_ids + sharp_ids)
+    blurred = list(Face.objects.filter(photo_id__in=blurred_ids))
+    assert len(blurred) == 3 and all(f.quality < settings.VISAGE_FACE_QUALITY_MIN for f in blurred)
+
+    default, settings.VISAGE_FACE_QUALITY_MIN = settings.VISAGE_FACE_QUALITY_MIN, 0.0  # the filter off: the report
+    faces_group(owner=user)
+    groups = [fresh(f).person_id for f in blurred]
+    assert any(p is not None and groups.count(p) > 1 for p in groups), groups  # strangers in one group
+
+    settings.VISAGE_FACE_QUALITY_MIN = default
+    faces_group(owner=user)
+    assert [fresh(f).person for f in blurred] == [None, None, None]
+    assert Face.objects.filter(photo_id__in=blurred_ids).count() == 3  # still faces of their photos
 
 
 def fresh(face: Face) -> Face:
