@@ -18,6 +18,7 @@ def split_embeddings(checkpoint: Path, root: Path, *, threads: int = 2) -> tuple
     """(N, D) unit embeddings and (N,) person ids of the images of ``root`` in which a face
     was found (the face nearest the centre)."""
     from ml.evaluation.evaluate import embed_images
+    from ml.faces.align import NETWORK_BORDER
     from ml.faces.detect import FaceDetector
     from ml.faces.embed import Embedder
     from ml.faces.pipeline import FacePipeline
@@ -29,7 +30,8 @@ def split_embeddings(checkpoint: Path, root: Path, *, threads: int = 2) -> tuple
         return stored["embeddings"], stored["labels"]
     paths = sorted(p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
     pipeline = FacePipeline(detector=FaceDetector(num_threads=threads), embedder=Embedder.from_checkpoint(checkpoint, num_threads=threads))
-    found = {path: vector for path, vector in embed_images(pipeline, paths).items() if vector is not None}
+    by_border, _outside = embed_images(pipeline, paths)
+    found = {path: vector for path, vector in by_border[NETWORK_BORDER].items() if vector is not None}
     embeddings = np.stack([found[p] for p in paths if p in found]).astype(np.float32)
     labels = np.array([p.parent.name for p in paths if p in found])
     cache.parent.mkdir(parents=True, exist_ok=True)

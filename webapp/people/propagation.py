@@ -117,7 +117,8 @@ def _open_rows(faces: QuerySet) -> list:
 
 def _evidence(faces: QuerySet) -> QuerySet:
     """Confirmed faces of named people, as webapp/people/selectors.py faces_named."""
-    return faces.filter(person_state=Face.PersonState.CONFIRMED, person__isnull=False).exclude(person__name="").exclude(low_quality())
+    confirmed = faces.filter(person_state=Face.PersonState.CONFIRMED, person__isnull=False)
+    return confirmed.exclude(person__name="").exclude(low_quality())
 
 
 def _labelled(faces: QuerySet) -> list:

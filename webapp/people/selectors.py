@@ -51,7 +51,8 @@ def faces_named(*, owner) -> QuerySet[Face]:
     """The evidence of who is who: faces the user confirmed as a person with a name.
     Suggestions are not evidence, and neither are confirmed faces of unnamed groups or of
     low quality (they stay confirmed, but their embeddings vote for strangers)."""
-    return Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="").exclude(low_quality())
+    confirmed = Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="")
+    return confirmed.exclude(low_quality())
 
 
 def person_guess(

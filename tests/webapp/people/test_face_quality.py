@@ -52,8 +52,8 @@ def test_blurred_strangers_no_longer_make_a_group_of_their_own(user, albums_dir,
     album = album_create(owner=user, name="Background")
     blurred_ids, sharp_ids = [], []
     for name in ("friends/kate_siegel.jpg", "obama_biden/train/rose_leslie/img1.jpg", "obama_biden/train/obama/obama.jpg"):
-        outcome = photo_ingest(owner=user, album=album, source=io.BytesIO(blurred_jpeg(albums_dir / name)), original_name=f"blurred-{name.replace('/', '-')}")
-        blurred_ids.append(outcome.photo_id)
+        source = io.BytesIO(blurred_jpeg(albums_dir / name))
+        blurred_ids.append(photo_ingest(owner=user, album=album, source=source, original_name=f"blurred-{name.replace('/', '-')}").photo_id)
     for name in ("bbt/bbt1.jpg", "friends/multiface.jpg", "obama_biden/train/obama/obama2.jpg", "obama_biden/train/biden/biden.jpg"):
         with (albums_dir / name).open("rb") as handle:
             sharp_ids.append(photo_ingest(owner=user, album=album, source=handle, original_name=name).photo_id)
