@@ -11,7 +11,7 @@ from ml.faces.imageio import DecodedImage
 from ml.faces.pipeline import FacePipeline
 from ml.faces.quality import QualityMeasures, face_quality, quality_measures, yaw_share
 
-DEFAULT_MIN = 0.3  # VISAGE_FACE_QUALITY_MIN's default (webapp/settings.py)
+DEFAULT_MIN = 0.2  # VISAGE_FACE_QUALITY_MIN's default (webapp/settings.py)
 
 
 @pytest.fixture(scope="module")
