@@ -4,7 +4,7 @@ A face too blurred, too small, turned too far or barely a face to the detector s
 gets an embedding, but one that lands near strangers: such faces seed wrong groups and
 vote for wrong names. The score is the weakest of four factors, each 1 where the factor
 no longer matters and falling linearly to 0 at a point where it ruins the embedding, so
-a low score says which one thing is wrong (``quality_factors``) rather than a blend.
+a low score says which one thing is wrong (``QualityFactors.weakest``), not a blend.
 
 Everything it reads is stored with a face (its thumbnail, box, landmarks, detector
 score), so faces stored before the score existed can be scored later. Not a factor: the
@@ -20,8 +20,9 @@ import numpy as np
 
 # Sharpness: variance of the Laplacian over the middle of the aligned crop (eyes, nose
 # and mouth; the hair and background around them are left out), measured at this side.
-# On the album photos a blurred bystander (bbt2.jpg, left) measures 19 and a soft-focus
-# portrait 25 while sharp faces measure 60 and more (docs/benchmarks.md, face quality).
+# On the album photos a blurred bystander (bbt2.jpg, left) measures 17 and a soft-focus
+# face 25; slightly soft faces of group photos 40-57, faces in focus 60 and more
+# (docs/benchmarks.md, face quality filter).
 SHARPNESS_SIDE = 150
 SHARPNESS_WINDOW = (0.23, 0.8)  # share of the side, both axes: template eyes to mouth
 SHARP_BAD, SHARP_GOOD = 10.0, 60.0
