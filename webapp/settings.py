@@ -159,6 +159,12 @@ VISAGE_DETECT_SIDE = _env_int("VISAGE_DETECT_SIDE", 640)
 # Extra detector passes (webapp/faces/runtime.py says what each finds and costs).
 VISAGE_DETECT_TURNS = _env_bool("VISAGE_DETECT_TURNS", True)
 VISAGE_DETECT_UPSCALE = _env_bool("VISAGE_DETECT_UPSCALE", True)
+# Faces whose quality (ml/faces/quality.py, 0..1) is below this stay on their photo but are
+# never grouped automatically, suggested a name or counted as evidence for one; a person
+# can still name them. Chosen on celeba5 and celeba_library val (bench/face_quality.py):
+# the largest of 0.1, 0.2, ... costing at most 1 point of pairwise F1 on each (0.78 and
+# 0.41; 1.5 % of their clean crops left out). 0 turns it off.
+VISAGE_FACE_QUALITY_MIN = _env_float("VISAGE_FACE_QUALITY_MIN", 0.2)
 VISAGE_DECODE_MAX_SIDE = _env_int("VISAGE_DECODE_MAX_SIDE", 1600)
 VISAGE_TORCH_THREADS = _env_int("VISAGE_TORCH_THREADS", 0)  # 0: all cores
 VISAGE_PROCESS_BATCH_SIZE = _env_int("VISAGE_PROCESS_BATCH_SIZE", 8)

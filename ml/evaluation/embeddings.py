@@ -30,10 +30,46 @@ def split_embeddings(checkpoint: Path, root: Path, *, threads: int = 2) -> tuple
         return stored["embeddings"], stored["labels"]
     paths = sorted(p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
     pipeline = FacePipeline(detector=FaceDetector(num_threads=threads), embedder=Embedder.from_checkpoint(checkpoint, num_threads=threads))
-    found = {path: vector for path, vector in embed_images(pipeline, paths)[0][NETWORK_BORDER].items() if vector is not None}
+    by_border, _outside = embed_images(pipeline, paths)
+    found = {path: vector for path, vector in by_border[NETWORK_BORDER].items() if vector is not None}
     embeddings = np.stack([found[p] for p in paths if p in found]).astype(np.float32)
     labels = np.array([p.parent.name for p in paths if p in found])
     cache.parent.mkdir(parents=True, exist_ok=True)
     np.savez(cache.with_suffix(".tmp.npz"), embeddings=embeddings, labels=labels)
     os.replace(cache.with_suffix(".tmp.npz"), cache)
     return embeddings, labels
+
+
+def split_quality_measures(checkpoint: Path, root: Path, *, threads: int = 2) -> list:
+    """The QualityMeasures (ml/faces/quality.py) of the faces ``split_embeddings`` embeds,
+    in its order: the same detector and central face, the crop as a person is shown it.
+    Cached beside the embeddings; only detection and alignment run, no network."""
+    from dataclasses import astuple
+
+    from ml.faces.align import SHOWN_BORDER, AlignmentTemplate, align_face
+    from ml.faces.boxes import central_face
+    from ml.faces.checkpoint import read_checkpoint
+    from ml.faces.detect import FaceDetector
+    from ml.faces.imageio import decode_image
+    from ml.faces.quality import QualityMeasures, quality_measures
+
+    root = Path(root)
+    cache = CACHE_DIR / f"{file_sha256(checkpoint)[:16]}_{root.parent.name}_{root.name}_quality.npz"
+    if cache.exists():
+        return [QualityMeasures(*row) for row in np.load(cache)["measures"].tolist()]
+    template = AlignmentTemplate.from_dict(read_checkpoint(checkpoint)["config"]["alignment_template"])
+    detector = FaceDetector(num_threads=threads)
+    measures = []
+    for path in sorted(p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES):
+        image = decode_image(path, max_side=1600)
+        faces = detector.detect(image.pixels)
+        if not faces:
+            continue
+        face = central_face(faces, image.pixels.shape[1], image.pixels.shape[0])
+        crop = align_face(image.pixels, face.landmarks, template, border=SHOWN_BORDER)
+        box = tuple(v / image.scale for v in face.box)
+        measures.append(quality_measures(crop, box, face.landmarks / image.scale, face.score))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache.with_suffix(".tmp.npz"), measures=np.array([astuple(m) for m in measures], dtype=np.float64).reshape(-1, 4))
+    os.replace(cache.with_suffix(".tmp.npz"), cache)
+    return measures

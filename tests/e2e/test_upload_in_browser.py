@@ -37,8 +37,8 @@ def test_upload_and_browse(page, live_server, albums_dir, tmp_path):
     assert "notes.jpg" in page.inner_text("#upload-results")  # results stay on screen
 
     page.click("#photo-grid a:has-text('bbt3.jpg')")
-    page.wait_for_selector("svg.boxes rect")
-    assert page.locator("svg.boxes rect").count() == 5
+    page.wait_for_selector("svg.boxes rect.facebox:visible")
+    assert page.locator("svg.boxes rect:visible").count() == 5
     assert page.locator("li.face img").count() == 5
     screenshot(page, "03-photo-with-boxes")
     assert Photo.objects.filter(status=Photo.Status.DONE).count() == 2
@@ -48,7 +48,7 @@ def test_upload_and_browse(page, live_server, albums_dir, tmp_path):
     page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.dismiss()))
     page.click("text=Delete photo")
     assert questions == ["Delete this photo and its 5 faces (names given to them go too)? This cannot be undone."]
-    assert page.locator("svg.boxes rect").count() == 5 and Photo.objects.count() == 2
+    assert page.locator("svg.boxes rect:visible").count() == 5 and Photo.objects.count() == 2
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("text=Delete photo")
     page.wait_for_url("**/albums/*/")

@@ -52,8 +52,8 @@ def test_zip_upload_boxes_and_face_map(page, live_server, albums_dir, expected_f
     assert Photo.objects.filter(owner=user, status=Photo.Status.DONE).count() == 3
 
     page.click("#photo-grid a:has-text('bbt4.jpg')")
-    page.wait_for_selector("svg.boxes rect")
-    assert page.locator("svg.boxes rect").count() == expected_face_counts["bbt/bbt4.jpg"]
+    page.wait_for_selector("svg.boxes rect.facebox:visible")
+    assert page.locator("svg.boxes rect:visible").count() == expected_face_counts["bbt/bbt4.jpg"]
     assert page.locator("li.face img").count() == expected_face_counts["bbt/bbt4.jpg"]
     assert f"{expected_face_counts['bbt/bbt4.jpg']} faces" in page.inner_text("main p.muted")
     screenshot(page, "21-zip-photo-with-boxes")

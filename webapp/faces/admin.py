@@ -11,7 +11,7 @@ class EmbeddingModelAdmin(admin.ModelAdmin):
 
 @admin.register(Face)
 class FaceAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "photo", "detection_score", "embedding_model", "person", "created_at"]
+    list_display = ["id", "owner", "photo", "detection_score", "quality", "embedding_model", "person", "created_at"]
     list_filter = ["embedding_model", "owner"]
     exclude = ["embedding", "thumbnail"]
     raw_id_fields = ["photo", "person"]

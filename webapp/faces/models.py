@@ -51,6 +51,10 @@ class Face(models.Model):
     box_y1 = models.FloatField()
     landmarks = models.JSONField(help_text="[[x, y] x 5]: eyes, nose tip, mouth corners")
     detection_score = models.FloatField()
+    # How far the embedding can be trusted, in [0, 1] (ml/faces/quality.py); null until
+    # scored. Below VISAGE_FACE_QUALITY_MIN a face is shown but never grouped automatically,
+    # suggested a name or used as evidence for one (webapp/faces/selectors.py low_quality).
+    quality = models.FloatField(null=True, blank=True)
     embedding = VectorField(dimensions=EMBEDDING_DIM)
     # The aligned crop as the user sees it (JPEG); for a face cut by the photo's edge it is
     # neutral grey where the network was given something else (see NetworkCrop).

@@ -11,6 +11,7 @@ from django.utils import timezone
 from ml.faces.boxes import box_iou
 from ml.faces.imageio import DecodedImage, ImageDecodeError
 from ml.faces.pipeline import FaceRecord
+from ml.faces.quality import face_quality
 from webapp.faces.crops import photo_decode
 from webapp.faces.keptnames import names_carry, names_keep
 from webapp.faces.models import DismissedFace, EmbeddingModel, Face, NetworkCrop
@@ -144,6 +145,10 @@ def face_from_record(photo: Photo, model: EmbeddingModel, record: FaceRecord, *,
         box_y1=float(record.box[3]),
         landmarks=[[round(float(x), 2), round(float(y), 2)] for x, y in record.landmarks],
         detection_score=float(record.score),
+        # A face the user drew is a face by their word, whatever the detector made of it
+        # (its score is 0 where it found nothing there): only sharpness, size and pose count.
+        quality=face_quality(record.shown, record.box, record.landmarks,
+                             1.0 if source == Face.Source.DRAWN else record.score),
         embedding=record.embedding,
         thumbnail=jpeg_bytes(record.shown, quality=88),
         source=source,

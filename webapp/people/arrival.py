@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from webapp.core.broker import send_on_commit
 from webapp.faces.models import Face
+from webapp.faces.selectors import low_quality
 from webapp.people.grouping import grouping_start
 from webapp.people.models import Operation
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE, naming_threshold
-from webapp.people.selectors import person_guess
+from webapp.people.selectors import faces_named, person_guess
 from webapp.photos.models import Photo
 
 # Grouping waits until no face arrived for this long, so a 5,000-photo upload is
@@ -22,11 +23,13 @@ SETTLE = timedelta(seconds=30)
 
 
 def faces_suggest_on_arrival(*, owner, face_ids: list[int]) -> int:
-    """k-NN against confirmed, named faces through the HNSW index: one query per face."""
-    if not Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="").exists():
+    """k-NN against confirmed, named faces through the HNSW index: one query per face
+    (none for a face of low quality, which is never suggested a name)."""
+    if not faces_named(owner=owner).exists():
         return 0  # nobody named yet: spare every new face its index query
     suggested = 0
-    for face in Face.objects.filter(owner=owner, pk__in=face_ids, person__isnull=True).select_related("embedding_model"):
+    faces = Face.objects.filter(owner=owner, pk__in=face_ids, person__isnull=True).exclude(low_quality())
+    for face in faces.select_related("embedding_model"):
         guess = person_guess(
             owner=owner, model=face.embedding_model, embedding=face.embedding, exclude_face_id=face.pk,
             threshold=naming_threshold(face.embedding_model),

@@ -1,9 +1,9 @@
 """Automatic grouping of a user's faces into people, as an undoable operation.
 
 Only faces nobody confirmed take part; faces suggested to a named person are left to
-name propagation. Groups found again keep their person (so links and pages stay put),
-two faces of one photo never share a person, and a face never returns to a person it
-was removed from."""
+name propagation, and faces of low quality (ml/faces/quality.py) are left unsorted.
+Groups found again keep their person (so links and pages stay put), two faces of one
+photo never share a person, and a face never returns to a person it was removed from."""
 from __future__ import annotations
 
 from collections import Counter
@@ -13,13 +13,13 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from ml.grouping.cluster import group_embeddings
 from ml.grouping.merge import ATTACH_PROBABILITY, MERGE_PROBABILITY
+from ml.grouping.usable import group_usable
 from webapp.core.broker import send_quietly
 from webapp.core.jobs import Claim, JobHeartbeat, job_claim
 from webapp.faces.calibration import model_calibration
 from webapp.faces.models import Face
-from webapp.faces.selectors import embedding_model_active
+from webapp.faces.selectors import embedding_model_active, low_quality_flag
 from webapp.people.models import FaceRejection, GroupingRun, Person
 from webapp.people.oplog import recorded_operation
 from webapp.people.propagation import names_propagate
@@ -43,7 +43,8 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         Face.objects.filter(owner=owner, embedding_model=model)
         .exclude(person_state=Face.PersonState.CONFIRMED)
         .exclude(person_state=Face.PersonState.AUTO, person__name__gt="")
-        .values_list("pk", "photo_id", "person_id", "embedding", "group_key")
+        .annotate(low=low_quality_flag())
+        .values_list("pk", "photo_id", "person_id", "embedding", "group_key", "low")
     )
     if not rows:
         return GroupingResult(0, 0, 0)  # nothing to do, and nothing for the undo log
@@ -54,7 +55,8 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         current = {r[0]: r[2] for r in rows}
         current_group = {r[0]: r[4] for r in rows}
         embeddings = np.stack([np.asarray(r[3], dtype=np.float32) for r in rows])
-        labels = grouping_labels(model, embeddings, photo_ids, method=method, min_cluster_size=min_cluster_size)
+        labels = grouping_labels(model, embeddings, photo_ids, method=method, min_cluster_size=min_cluster_size,
+                                 usable=np.array([not r[5] for r in rows]))
         report(0.6, "Assigning groups to people")
         op.touch_faces(face_ids.tolist())
         rejected: dict[int, set[int]] = {}
@@ -98,17 +100,21 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         return GroupingResult(groups, grouped, len(assignment) - grouped)
 
 
-def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, method: str, min_cluster_size: int = 2) -> np.ndarray:
+def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, method: str, min_cluster_size: int = 2,
+                    usable: np.ndarray | None = None) -> np.ndarray:
     """The clusters of these faces with the model's distances: its same-person threshold,
     and (HDBSCAN, whose tight clusters split the people with many photos) its
-    calibration's distances for joining the clusters of one person."""
+    calibration's distances for joining the clusters of one person. Faces not ``usable``
+    (too poor to trust, ml/faces/quality.py) are left unsorted; default: all usable."""
     calibration = model_calibration(model)
     joins = {} if method == "agglomerative" else {
         "merge_distance": calibration.distance_at_probability(MERGE_PROBABILITY),
         "attach_distance": calibration.distance_at_probability(ATTACH_PROBABILITY),
     }
-    return group_embeddings(
-        embeddings, photo_ids, method=method, threshold=model.same_person_threshold, min_cluster_size=min_cluster_size, **joins
+    usable = np.ones(len(embeddings), dtype=bool) if usable is None else usable
+    return group_usable(
+        embeddings, photo_ids, usable, method=method, threshold=model.same_person_threshold,
+        min_cluster_size=min_cluster_size, **joins,
     )
 
 

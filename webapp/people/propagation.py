@@ -2,9 +2,11 @@
 
 A suggestion is a face linked to a named person with person_state "auto" and a
 confidence. Suggestions never override a confirmed face, never point at a person the
-face was removed from, and are recomputed whenever the evidence changes: all of them
-after a grouping run or a model switch (names_propagate), after an edit only those the
-edit can have changed (names_propagate_near). Both gather their faces differently and
+face was removed from, never go to a face of low quality nor count its vote
+(ml/faces/quality.py: its embedding lands near strangers), and are recomputed whenever
+the evidence changes: all of them after a grouping run or a model switch
+(names_propagate), after an edit only those the edit can have changed
+(names_propagate_near). Both gather their faces differently and
 decide with the same vote (_suggest), so they agree face for face."""
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from django.db.models import Count, Q, QuerySet
 from ml.grouping.knn import knn_guess
 from webapp.faces.calibration import model_calibration
 from webapp.faces.models import Face
-from webapp.faces.selectors import embedding_model_active
+from webapp.faces.selectors import embedding_model_active, low_quality, low_quality_flag
 from webapp.faces.similarity import faces_within
 from webapp.people.models import FaceRejection
 from webapp.people.oplog import OperationRecorder
@@ -41,7 +43,7 @@ CHUNK = 2048
 # recomputes see the same voters at the same distances.
 CANDIDATE_MARGIN = 1e-3
 
-OPEN_FIELDS = ("pk", "person_id", "person_state", "person_confidence", "embedding", "person__name", "group_key")
+OPEN_FIELDS = ("pk", "person_id", "person_state", "person_confidence", "embedding", "person__name", "group_key", "low")
 
 
 def naming_threshold(model) -> float:
@@ -52,7 +54,7 @@ def names_propagate(*, owner, recorder) -> int:
     """Recompute every name suggestion of ``owner``'s library; returns how many faces changed."""
     model = embedding_model_active()
     faces = Face.objects.filter(owner=owner, embedding_model=model)
-    open_faces = list(faces.exclude(person_state=Face.PersonState.CONFIRMED).values_list(*OPEN_FIELDS, named=True))
+    open_faces = _open_rows(faces.exclude(person_state=Face.PersonState.CONFIRMED))
     if not open_faces:
         return 0
     return _suggest(
@@ -81,9 +83,8 @@ def names_propagate_near(*, owner, recorder, moved: Iterable[int], edited: Itera
     near = faces_within(owner_id=owner.pk, model_id=model.pk, face_ids=[pk for pk, _ in moved_rows], radius=radius)
     touched = {n.face_id for neighbours in near.values() for n in neighbours} | set(edited)
     groups = {group for _, group in moved_rows if group is not None}
-    open_faces = list(
+    open_faces = _open_rows(
         faces.exclude(person_state=Face.PersonState.CONFIRMED).filter(Q(pk__in=touched) | Q(group_key__in=groups))
-        .values_list(*OPEN_FIELDS, named=True)
     )
     if not open_faces:
         return 0
@@ -110,8 +111,14 @@ def names_refresh(*, owner) -> int:
     return names_propagate(owner=owner, recorder=OperationRecorder())
 
 
+def _open_rows(faces: QuerySet) -> list:
+    return list(faces.annotate(low=low_quality_flag()).values_list(*OPEN_FIELDS, named=True))
+
+
 def _evidence(faces: QuerySet) -> QuerySet:
-    return faces.filter(person_state=Face.PersonState.CONFIRMED, person__isnull=False).exclude(person__name="")
+    """Confirmed faces of named people, as webapp/people/selectors.py faces_named."""
+    confirmed = faces.filter(person_state=Face.PersonState.CONFIRMED, person__isnull=False)
+    return confirmed.exclude(person__name="").exclude(low_quality())
 
 
 def _labelled(faces: QuerySet) -> list:
@@ -135,9 +142,11 @@ def _rejections(rejections: QuerySet) -> dict[int, set[int]]:
 
 def _suggest(open_faces, *, labelled, groups, rejected, threshold: float, recorder) -> int:
     """The vote for ``open_faces``, given (at least) every labelled face within the
-    threshold of each of them and the named faces of their groups; writes the changes."""
-    new_state = _knn_suggestions(open_faces, labelled, rejected, threshold)
-    new_state.update(_group_suggestions(open_faces, groups, rejected, skip=new_state))
+    threshold of each of them and the named faces of their groups; writes the changes.
+    Faces of low quality get no suggestion (and lose any they had)."""
+    eligible = [row for row in open_faces if not row.low]
+    new_state = _knn_suggestions(eligible, labelled, rejected, threshold) if eligible else {}
+    new_state.update(_group_suggestions(eligible, groups, rejected, skip=new_state))
     changes = {}
     for row in open_faces:
         if row.pk in new_state:

@@ -12,7 +12,7 @@ from django.db.models.functions import Abs, RowNumber
 from ml.grouping.knn import Guess, knn_guess
 from webapp.faces.calibration import model_calibration, percent_text
 from webapp.faces.models import EmbeddingModel, Face
-from webapp.faces.selectors import embedding_model_active
+from webapp.faces.selectors import embedding_model_active, low_quality
 from webapp.faces.similarity import nearest_faces
 from webapp.people.models import GroupingRun, Operation, Person, PersonDistinction
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
@@ -49,8 +49,10 @@ class PersonGuess:
 
 def faces_named(*, owner) -> QuerySet[Face]:
     """The evidence of who is who: faces the user confirmed as a person with a name.
-    Suggestions are not evidence, and neither are confirmed faces of unnamed groups."""
-    return Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="")
+    Suggestions are not evidence, and neither are confirmed faces of unnamed groups or of
+    low quality (they stay confirmed, but their embeddings vote for strangers)."""
+    confirmed = Face.objects.filter(owner=owner, person_state=Face.PersonState.CONFIRMED, person__name__gt="")
+    return confirmed.exclude(low_quality())
 
 
 def person_guess(
@@ -123,6 +125,7 @@ def _open_suggestions(owner) -> QuerySet[Face]:
     boundary (confidence close to the suggestion bar)."""
     return (
         Face.objects.filter(owner=owner, person_state=Face.PersonState.AUTO, person__name__gt="")
+        .exclude(low_quality())  # scored after it was suggested; the next recompute drops it
         .annotate(doubt=Abs(F("person_confidence") - SUGGEST_MIN_CONFIDENCE))
         .order_by("doubt", "pk")
     )
