@@ -7,6 +7,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def faces_copy(raw, rows) -> None:
+    """Write synthetic faces fast with COPY: ``rows`` of (photo id, owner id, model id,
+    embedding). COPY skips Django's defaults, so every NOT NULL column without a database
+    default is written here; call ``raw.commit()`` after."""
+    import django.utils.timezone
+
+    now = django.utils.timezone.now()
+    with raw.cursor() as cursor, cursor.copy(
+        "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
+        " detection_score, embedding, thumbnail, created_at, person_state, source) FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8", "vector",
+                        "bytea", "timestamptz", "text", "text"])
+        for photo_id, owner_id, model_id, vector in rows:
+            copy.write_row((photo_id, owner_id, model_id, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, "", "detected"))
+
+
 def use_no_database() -> None:
     """For a bench that reads only the settings, never the database: keep Django from
     starting the embedded server."""

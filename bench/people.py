@@ -38,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import bench_model_use, celeba_test_library, use_bench_database  # noqa: E402
+from bench.benchdb import bench_model_use, celeba_test_library, faces_copy, use_bench_database  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,7 +65,6 @@ ARGS = parse_args()
 use_bench_database("visage_bench_people" + (f"_{Path(ARGS.checkpoint).stem}" if ARGS.checkpoint else ""))
 
 import django  # noqa: E402
-import django.utils.timezone  # noqa: E402
 
 django.setup()
 
@@ -282,15 +281,7 @@ def synthetic_owner(n: int):
             cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
         raw = connection.connection
         register_vector(raw)
-        now = django.utils.timezone.now()
-        with raw.cursor() as cursor, cursor.copy(
-            "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
-            " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8",
-                            "vector", "bytea", "timestamptz", "text"])
-            for photo, vector in zip(photos, x):
-                copy.write_row((photo.pk, owner.pk, model.pk, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
+        faces_copy(raw, ((photo.pk, owner.pk, model.pk, vector) for photo, vector in zip(photos, x)))
         raw.commit()
         with connection.cursor() as cursor:
             cursor.execute("SET maintenance_work_mem = '1GB'")

@@ -25,7 +25,7 @@ USERS = 10
 DIM = 128
 
 
-from bench.benchdb import use_bench_database  # noqa: E402
+from bench.benchdb import faces_copy, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench")
 
@@ -99,16 +99,7 @@ def load(vectors: np.ndarray, identity: np.ndarray, owners, photos, model_id: in
     register_vector(raw)
     # A person belongs to one user's library, as in real life.
     user_of = rng.integers(0, USERS, identity.max() + 1)[identity]
-    with raw.cursor() as cursor, cursor.copy(
-        "COPY faces_face (photo_id, owner_id, embedding_model_id, box_x0, box_y0, box_x1, box_y1, landmarks,"
-        " detection_score, embedding, thumbnail, created_at, person_state) FROM STDIN WITH (FORMAT BINARY)"
-    ) as copy:
-        # Every NOT NULL column without a database default is written: COPY skips Django's defaults.
-        copy.set_types(["int8", "int4", "int8", "float8", "float8", "float8", "float8", "jsonb", "float8", "vector", "bytea",
-                        "timestamptz", "text"])
-        now = django.utils.timezone.now()
-        for vector, u in zip(vectors, user_of):
-            copy.write_row((photos[u].pk, owners[u].pk, model_id, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, ""))
+    faces_copy(raw, ((photos[u].pk, owners[u].pk, model_id, vector) for vector, u in zip(vectors, user_of)))
     raw.commit()
 
 
