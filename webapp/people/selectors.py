@@ -1,5 +1,5 @@
-"""Reads for people pages: the people list, a person's faces on a timeline, the review
-queue, and the k-NN guess of who a face is."""
+"""Reads for people pages: the people list, a person's faces on a timeline, the photos
+with some people together, the review queue, and the k-NN guess of who a face is."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from webapp.faces.selectors import embedding_model_active, low_quality
 from webapp.faces.similarity import nearest_faces
 from webapp.people.models import GroupingRun, Operation, Person, PersonDistinction
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
+from webapp.photos.models import Photo
 
 REVIEW_BATCH = 24
 REVIEW_ITEMS = 12
@@ -109,6 +110,28 @@ def unsorted_faces(*, owner) -> QuerySet[Face]:
 
 def person_has_faces(*, person_id: int) -> bool:
     return Face.objects.filter(person_id=person_id).exists()
+
+
+def people_chosen(*, owner, person_ids) -> list[Person] | None:
+    """The owner's people with these ids, in the order asked (each once), or None when one
+    of them is not the owner's or does not exist."""
+    wanted = list(dict.fromkeys(int(i) for i in person_ids))
+    found = Person.objects.filter(owner=owner).in_bulk(wanted)
+    return [found[i] for i in wanted] if len(found) == len(wanted) else None
+
+
+def photos_with_people(*, owner, people: list[Person]) -> QuerySet[Photo]:
+    """The owner's photos in which every one of ``people`` has a face (the faces their
+    pages show: confirmed, named or grouped), by date taken, undated last."""
+    together = Photo.objects.filter(owner=owner)
+    for person in people:  # one join per person: the photo must hold a face of each
+        together = together.filter(faces__person=person)
+    # Counted outside those joins, which would count only the last person's faces.
+    return (
+        Photo.objects.filter(pk__in=together.values("pk")).defer("thumbnail")
+        .annotate(face_count=Count("faces"))
+        .order_by(F("taken_at").desc(nulls_last=True), "-created_at", "-id")
+    )
 
 
 def person_faces(*, person: Person) -> QuerySet[Face]:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("people/<int:person_id>/", views.person_detail, name="person-detail"),
     path("people/<int:person_id>/edit/", views.person_edit, name="person-edit"),
     path("people/unsorted/", views.unsorted, name="people-unsorted"),
+    path("people/photos/", views.people_photos, name="people-photos"),
     path("people/review/", views.review, name="people-review"),
     path("people/history/", views.operations, name="people-history"),
     path("people/map/", views.face_map, name="face-map"),

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from webapp.people import faceedits, selectors, services
@@ -60,6 +60,32 @@ def person_detail(request, person_id: int):
     page = Paginator(selectors.person_faces(person=person), 120).get_page(request.GET.get("page"))
     others = selectors.person_list(owner=request.user).exclude(pk=person.pk)
     return render(request, "people/person_detail.html", {"person": person, "page": page, "others": others})
+
+
+def names_joined(people) -> str:
+    """"Alice", "Alice and Bob", "Alice, Bob and Carol"."""
+    names = [str(person) for person in people]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+@require_GET
+def people_photos(request):
+    """The photos with every chosen person (?with=<id>, repeated), and the people who could
+    be added to the choice."""
+    try:
+        chosen = selectors.people_chosen(owner=request.user, person_ids=request.GET.getlist("with"))
+    except ValueError:
+        chosen = None
+    if not chosen:
+        raise Http404("Choose people of yours: ?with=<person id>")
+    page = Paginator(selectors.photos_with_people(owner=request.user, people=chosen), 60).get_page(request.GET.get("page"))
+    ids = [person.pk for person in chosen]
+    return render(request, "people/photos.html", {
+        "chosen": [(person, [i for i in ids if i != person.pk]) for person in chosen],
+        "title": names_joined(chosen), "page": page, "photos": page.object_list, "chosen_ids": ids,
+        "others": selectors.person_list(owner=request.user).exclude(pk__in=ids),
+        "pager_query": urlencode([("with", i) for i in ids]),
+    })
 
 
 @require_GET

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.people import faceedits
+from webapp.people import selectors as people_selectors
 from webapp.people.services import EditError
 from webapp.photos.selectors import photo_for_owner
 from webapp.search import selectors, services
@@ -191,6 +192,30 @@ def people_search(request):
         raise services.QueryError("Give a name prefix as ?q=…")
     people = selectors.person_search(owner=request.user, query=query)
     return JsonResponse({"results": [{"id": p.pk, "name": p.name, "faces": p.faces.count()} for p in people]})
+
+
+@api_view
+@require_GET
+def photos_with_people(request):
+    """The photos in which every ?person=<id> (repeated) has a face, newest first."""
+    try:
+        people = people_selectors.people_chosen(owner=request.user, person_ids=request.GET.getlist("person"))
+    except ValueError:
+        raise services.QueryError("A person id must be a number.") from None
+    if people is None:
+        raise services.QueryError("No such person.", status=404)
+    if not people:
+        raise services.QueryError("Give one or more people as ?person=<id>.")
+    limit = _int_param(request, "limit", 50, 1, 200)
+    offset = _int_param(request, "offset", 0, 0, 10**9)
+    photos = people_selectors.photos_with_people(owner=request.user, people=people)
+    return JsonResponse({
+        "people": [{"id": p.pk, "name": str(p)} for p in people],
+        "count": photos.count(),
+        "results": [{"id": photo.pk, "name": photo.original_name, "faces": photo.face_count, "taken_at": photo.taken_at,
+                     "url": request.build_absolute_uri(reverse("photo-detail", args=[photo.pk]))}
+                    for photo in photos[offset : offset + limit]],
+    })
 
 
 def _json_body(request) -> dict:
