@@ -25,5 +25,5 @@ def _slowed(function):
     return slow
 
 
-grouping.group_embeddings = _slowed(grouping.group_embeddings)
+grouping.group_usable = _slowed(grouping.group_usable)
 facemap.project_2d = _slowed(facemap.project_2d)
