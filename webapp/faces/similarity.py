@@ -12,6 +12,8 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
+from webapp.faces.models import Face
+
 # 150 candidates per query: on 1M faces of 10 users (bench/search.py) recall@10 is 0.989
 # at p95 11 ms, where 100 reaches only 0.979 and 200 buys no recall for 20 % more time;
 # iterative scans extend the search when the per-user filter removes candidates.
@@ -25,6 +27,10 @@ MAX_SCAN_TUPLES = 50_000
 RANGE_FIRST_ROWS = 64
 RANGE_RETRY_EF = 400
 RANGE_MAX_ROWS = 1024
+# A library this small is answered by exact scans: they cost a few milliseconds there, and
+# an index scan can miss faces, more so in a table whose index still holds many deleted
+# rows (the propagation after an edit must then agree with a full recompute).
+RANGE_EXACT_LIBRARY = 5000
 
 @dataclass(frozen=True)
 class Neighbour:
@@ -85,11 +91,13 @@ def faces_within(*, owner_id: int, model_id: int, face_ids: Sequence[int], radiu
     is tried again with more candidates, and then, like a radius too full for index
     scans, answered by an exact scan. Faces a search misses while it finds its own face
     stay missed: faces few links of the graph lead to, 1 in 1,500 to 15,000 of the faces
-    in a radius on bench/people.py's 10k- and 100k-face libraries."""
+    in a radius on bench/people.py's 10k- and 100k-face libraries. A library of at most
+    RANGE_EXACT_LIBRARY faces is answered by exact scans only."""
     found: dict[int, list[Neighbour]] = {}
     queries = sorted({int(i) for i in face_ids})
+    small = not Face.objects.filter(owner_id=owner_id, embedding_model_id=model_id)[RANGE_EXACT_LIBRARY:].exists()
     with transaction.atomic(), connection.cursor() as cursor:
-        pending, astray, rows = queries, [], RANGE_FIRST_ROWS
+        pending, astray, rows = ([] if small else queries), [], RANGE_FIRST_ROWS
         while pending and rows <= RANGE_MAX_ROWS:
             pending, lost = _range_scan(cursor, owner_id, model_id, pending, radius, rows=rows, ef=rows, into=found)
             astray += lost
