@@ -1,4 +1,5 @@
-"""Test files made on the fly: broken, hostile or unusual inputs next to the real photos."""
+"""Test files made on the fly: broken, hostile or unusual inputs next to the real photos,
+and what is known of the real photos by looking at them."""
 from __future__ import annotations
 
 import io
@@ -59,3 +60,13 @@ def zip_of(entries: dict[str, bytes]) -> bytes:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+# Who is where in the BBT album's group photos, by looking at them: names left to right by
+# face centre, "?" = not a character.
+BBT_GROUP_PHOTOS = {
+    "bbt1.jpg": ["raj", "leonard", "howard", "sheldon"],
+    "bbt2.jpg": ["?", "leonard", "sheldon"],
+    "bbt3.jpg": ["sheldon", "howard", "penny", "raj", "leonard"],
+    "bbt5.jpg": ["raj", "penny", "sheldon", "leonard", "howard"],
+}

@@ -7,17 +7,14 @@ import pytest
 
 from tests.conftest import make_user
 from tests.e2e.conftest import PASSWORD, VIEWPORTS, import_photos, inside, page_of_size, screenshot, sign_in
+from tests.samples import BBT_GROUP_PHOTOS
 from webapp.faces.models import Face
 from webapp.people.services import faces_name
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Left to right by face centre (tests/webapp/people/test_bbt_naming.py); "?" = not a character.
-GROUP_PHOTOS = {
-    "bbt1.jpg": ["raj", "leonard", "howard", "sheldon"],
-    "bbt3.jpg": ["sheldon", "howard", "penny", "raj", "leonard"],
-    "bbt5.jpg": ["raj", "penny", "sheldon", "leonard", "howard"],
-}
+# Three photos are enough here: Sheldon is in all three, Penny in two of them.
+GROUP_PHOTOS = {name: who for name, who in BBT_GROUP_PHOTOS.items() if name != "bbt2.jpg"}
 
 
 def tiles(page) -> list[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.samples import BBT_GROUP_PHOTOS
 from webapp.faces.models import Face
 from webapp.faces.services import photo_process
 from webapp.people.services import faces_name
@@ -10,13 +11,7 @@ from webapp.photos.services import album_create, photo_ingest
 
 pytestmark = pytest.mark.django_db
 
-# Who is where, by looking at the photos: names left to right by face centre, "?" = not a character.
-GROUP_PHOTOS = {
-    "bbt1.jpg": ["raj", "leonard", "howard", "sheldon"],
-    "bbt2.jpg": ["?", "leonard", "sheldon"],
-    "bbt3.jpg": ["sheldon", "howard", "penny", "raj", "leonard"],
-    "bbt5.jpg": ["raj", "penny", "sheldon", "leonard", "howard"],
-}
+GROUP_PHOTOS = BBT_GROUP_PHOTOS
 
 
 def test_character_names_spread_to_group_photos(user, albums_dir):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import make_user
+from tests.samples import BBT_GROUP_PHOTOS
 from webapp.faces.models import Face
 from webapp.faces.services import photo_process
 from webapp.people.models import Person
@@ -13,14 +14,7 @@ from webapp.photos.services import album_create, photo_ingest
 
 pytestmark = pytest.mark.django_db
 
-# Who is where, by looking at the photos (tests/webapp/people/test_bbt_naming.py):
-# left to right by face centre, "?" = not a character.
-GROUP_PHOTOS = {
-    "bbt1.jpg": ["raj", "leonard", "howard", "sheldon"],
-    "bbt2.jpg": ["?", "leonard", "sheldon"],
-    "bbt3.jpg": ["sheldon", "howard", "penny", "raj", "leonard"],
-    "bbt5.jpg": ["raj", "penny", "sheldon", "leonard", "howard"],
-}
+GROUP_PHOTOS = BBT_GROUP_PHOTOS
 
 
 @pytest.fixture
