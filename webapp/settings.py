@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # its static files: the API docs page works offline
     "webapp.core",
     "webapp.photos",
     "webapp.faces",
@@ -288,6 +289,11 @@ VISAGE_LOGIN_FAILURE_WINDOW_S = _env_int("VISAGE_LOGIN_FAILURE_WINDOW_MIN", 15) 
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: none, trust
 # only REMOTE_ADDR; more than there are lets clients choose their own address).
 VISAGE_TRUSTED_PROXIES = _env_int("VISAGE_TRUSTED_PROXIES", 0)
+
+# The JSON API: calls a user (or, before sign-in, an address) may make, as "N/s|m|h|d".
+# Counted in each web process's memory (Django's default cache), so with several gunicorn
+# workers a user may make up to that many calls per worker.
+VISAGE_API_RATE = os.environ.get("VISAGE_API_RATE", "1200/m")
 
 # Photos still queued this long after their last send are sent again (their message was
 # lost); beat runs the check every VISAGE_REQUEUE_CHECK_S.

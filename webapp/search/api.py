@@ -1,88 +1,96 @@
-"""JSON API (docs/api.md). Authenticated by session (with CSRF on writes) or HTTP Basic."""
+"""The API's search endpoints (docs/api.md): similar faces, who is this, same person?"""
 from __future__ import annotations
 
-import base64
-import binascii
 import json
-from functools import wraps
 
-from django.contrib.auth import authenticate
-from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
-from django.middleware.csrf import CsrfViewMiddleware
+from django.http import HttpRequest
 from django.urls import reverse
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from ninja import Field, File, Query, Router, Schema
+from ninja.files import UploadedFile
+from ninja.responses import Status
 
+from webapp.core.apikit import ApiError, responses
+from webapp.faces.api import FaceOut, face_out
 from webapp.people import faceedits
 from webapp.people import selectors as people_selectors
-from webapp.people.services import EditError
 from webapp.photos.selectors import photo_for_owner
 from webapp.search import selectors, services
 from webapp.search.selectors import PersonGuess, SimilarFace
 
-
-def _basic_user(request):
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
-        return None
-    try:
-        username, _, password = base64.b64decode(header[6:]).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return authenticate(request, username=username, password=password)
+router = Router(tags=["search"])
 
 
-def api_view(view):
-    """401 JSON instead of a login redirect; CSRF enforced for session-authenticated writes;
-    QueryError becomes a 4xx JSON error."""
+class GuessOut(Schema):
+    """``stranger_chance``: how often a stranger comes as close to one of the
+    ``people_compared`` named people as the closest named face is."""
 
-    @csrf_exempt
-    @login_not_required
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = _basic_user(request)
-        if user is not None:
-            request.user = user
-        elif request.user.is_authenticated:
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
-                rejected = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-                if rejected is not None:
-                    return JsonResponse({"error": "CSRF check failed."}, status=403)
-        else:
-            response = JsonResponse({"error": "Authentication required."}, status=401)
-            response["WWW-Authenticate"] = 'Basic realm="Visage"'
-            return response
-        try:
-            return view(request, *args, **kwargs)
-        except services.QueryError as exc:
-            return JsonResponse({"error": str(exc)}, status=exc.status)
-
-    return wrapper
+    person: str | None
+    person_id: int | None
+    confidence: float
+    text: str  # the name, or "unknown"
+    closest: str | None
+    distance: float | None
+    stranger_chance: float
+    people_compared: int
 
 
-def _face_json(request, face) -> dict:
-    return {
-        "id": face.pk,
-        "photo_id": face.photo_id,
-        "box": [round(v, 1) for v in face.box],
-        "person": face.person.name if face.person_id and face.person.name else None,
-        "taken_at": face.photo.taken_at.isoformat() if face.photo.taken_at else None,
-        "thumbnail_url": request.build_absolute_uri(reverse("face-thumbnail", args=[face.pk])),
-        "photo_url": request.build_absolute_uri(reverse("photo-detail", args=[face.photo_id])),
-        "similar_url": request.build_absolute_uri(reverse("api-face-similar", args=[face.pk])),
-        "source": face.source,
-    }
+class SimilarOut(FaceOut):
+    distance: float  # cosine distance between unit embeddings, 0 = identical
+    probability_same: float
+    same_person: bool
 
 
-def _similar_json(request, item: SimilarFace) -> dict:
-    return {**_face_json(request, item.face), "distance": round(item.distance, 4),
+class SimilarAnswer(Schema):
+    face: FaceOut
+    model_version: int
+    guess: GuessOut
+    results: list[SimilarOut]
+    next_offset: int | None
+
+
+class PhotoFaceOut(Schema):
+    box: list[float]
+    guess: GuessOut
+    matches: list[SimilarOut]
+
+
+class WhoAnswer(Schema):
+    faces: list[PhotoFaceOut]  # left to right
+
+
+class ComparedOut(Schema):
+    """A library face (``id`` …) or a face of an uploaded photo (``box``, ``index``)."""
+
+    id: int | None = None
+    photo_id: int | None = None
+    box: list[float]
+    person: str | None = None
+    thumbnail_url: str | None = None
+    photo_url: str | None = None
+    source: str | None = None
+    index: int | None = None
+    faces_in_photo: int | None = None
+
+
+class VerifyAnswer(Schema):
+    distance: float
+    same_person: bool
+    verdict: str
+    detail: str
+    probability_same: float
+    false_accept_rate: float
+    same_person_distance: float
+    model_version: int
+    face_a: ComparedOut
+    face_b: ComparedOut
+
+
+def _similar_out(request, item: SimilarFace) -> dict:
+    return {**face_out(request, item.face), "distance": round(item.distance, 4),
             "probability_same": round(item.probability, 4), "same_person": item.same_person}
 
 
-def _guess_json(guess: PersonGuess) -> dict:
-    """``stranger_chance``: how often a stranger comes as close to one of the
-    ``people_compared`` named people as the closest named face is."""
+def _guess_out(guess: PersonGuess) -> dict:
     evidence = {
         "closest": guess.closest.name if guess.closest else None,
         "distance": round(guess.distance, 4) if guess.closest else None,
@@ -91,53 +99,42 @@ def _guess_json(guess: PersonGuess) -> dict:
     }
     if guess.person is None:
         return {"person": None, "person_id": None, "confidence": 0.0, "text": "unknown", **evidence}
+    return {"person": guess.person.name, "person_id": guess.person.pk, "confidence": round(guess.confidence, 3),
+            "text": guess.person.name, **evidence}
+
+
+class SimilarQuery(Schema):
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=10_000)
+
+
+@router.get("/faces/{face_id}/similar", response=responses(SimilarAnswer), url_name="face-similar")
+def face_similar(request: HttpRequest, face_id: int, query: Query[SimilarQuery]):
+    """The library faces closest to this one (same model version), nearest first, and a
+    guess at who it is from the named faces."""
+    face = services.library_face(owner=request.user, face_id=face_id)
+    similar = selectors.face_similar(owner=request.user, face=face, limit=query.limit, offset=query.offset)
+    guess = selectors.person_guess(owner=request.user, model=face.embedding_model, embedding=face.embedding,
+                                   exclude_face_id=face.pk)
     return {
-        "person": guess.person.name,
-        "person_id": guess.person.pk,
-        "confidence": round(guess.confidence, 3),
-        "text": guess.person.name,
-        **evidence,
+        "face": face_out(request, face),
+        "model_version": face.embedding_model.version,
+        "guess": _guess_out(guess),
+        "results": [_similar_out(request, item) for item in similar],
+        "next_offset": query.offset + query.limit if len(similar) == query.limit else None,
     }
 
 
-def _int_param(request, name: str, default: int, low: int, high: int) -> int:
-    try:
-        value = int(request.GET.get(name, default))
-    except ValueError:
-        raise services.QueryError(f"'{name}' must be a number.") from None
-    if not low <= value <= high:
-        raise services.QueryError(f"'{name}' must be between {low} and {high}.")
-    return value
-
-
-@api_view
-@require_GET
-def face_similar(request, face_id: int):
-    face = services.library_face(owner=request.user, face_id=face_id)
-    limit = _int_param(request, "limit", 20, 1, 100)
-    offset = _int_param(request, "offset", 0, 0, 10_000)
-    similar = selectors.face_similar(owner=request.user, face=face, limit=limit, offset=offset)
-    guess = selectors.person_guess(owner=request.user, model=face.embedding_model, embedding=face.embedding, exclude_face_id=face.pk)
-    return JsonResponse({
-        "face": _face_json(request, face),
-        "model_version": face.embedding_model.version,
-        "guess": _guess_json(guess),
-        "results": [_similar_json(request, item) for item in similar],
-        "next_offset": offset + limit if len(similar) == limit else None,
-    })
-
-
-@api_view
-@require_POST
-def who_is_this(request):
-    upload = request.FILES.get("photo")
-    if upload is None:
-        raise services.QueryError("Send the photo as multipart form field 'photo'.")
-    faces = services.photo_identify(owner=request.user, upload=upload)
-    return JsonResponse({"faces": [
-        {"box": list(face.box), "guess": _guess_json(face.guess), "matches": [_similar_json(request, m) for m in face.matches]}
+@router.post("/who-is-this", response=responses(WhoAnswer, 200, 422), url_name="who-is-this")
+def who_is_this(request: HttpRequest, photo: File[UploadedFile]):
+    """Every face of a photo that is NOT added to the library (it lives only for the
+    request), left to right, each with its nearest library faces and a guess. 422 when
+    the photo has no face."""
+    faces = services.photo_identify(owner=request.user, upload=photo)
+    return {"faces": [
+        {"box": list(face.box), "guess": _guess_out(face.guess), "matches": [_similar_out(request, m) for m in face.matches]}
         for face in faces
-    ]})
+    ]}
 
 
 def _verify_side(request, side: str):
@@ -149,28 +146,53 @@ def _verify_side(request, side: str):
         return None
     index = request.POST.get(f"face_index_{side}", "")
     if index and not index.isdigit():
-        raise services.QueryError(f"'face_index_{side}' must be a number: which face of photo_{side}, left to right from 0.")
+        raise ApiError(f"'face_index_{side}' must be a number: which face of photo_{side}, left to right from 0.")
     return services.PhotoUpload(upload, int(index) if index else None)
 
 
-def _compared_json(request, face) -> dict:
+def _compared_out(request, face) -> dict:
     if isinstance(face, services.PhotoFace):
         return {"box": list(face.box), "index": face.index, "faces_in_photo": face.faces_in_photo}
-    return _face_json(request, face)
+    return face_out(request, face)
 
 
-@api_view
-@require_POST
-def verify(request):
+def json_body(request) -> dict:
+    """The request's JSON object, for the few endpoints that read it by hand."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except json.JSONDecodeError:
+        raise ApiError("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError("The body must be a JSON object.")
+    return body
+
+
+_SIDE = {"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "a library face id"}
+_VERIFY_BODY = {"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "required": ["face_a", "face_b"],
+                                    "properties": {"face_a": _SIDE, "face_b": _SIDE}}},
+    "multipart/form-data": {"schema": {"type": "object", "properties": {
+        **{f"face_{s}": _SIDE for s in "ab"},
+        **{f"photo_{s}": {"type": "string", "format": "binary", "description": "a photo instead of a face id"} for s in "ab"},
+        **{f"face_index_{s}": {"type": "integer", "description": f"which face of photo_{s}, left to right from 0; "
+                                                                  "the largest when left out"} for s in "ab"},
+    }}},
+}}}
+
+
+@router.post("/verify", response=responses(VerifyAnswer, 200, 422), url_name="verify", openapi_extra=_VERIFY_BODY)
+def verify(request: HttpRequest):
+    """Same person? Two library faces (JSON or form), or photos that are not stored, or
+    one of each (multipart). The verdict comes from the model version's calibration."""
     if request.content_type == "application/json":
-        body = _json_body(request)
+        body = json_body(request)
         sides = [body.get("face_a"), body.get("face_b")]
     else:
         sides = [_verify_side(request, "a"), _verify_side(request, "b")]
     if any(side is None for side in sides):
-        raise services.QueryError("Give face_a and face_b (face ids), or photo_a / photo_b as multipart files.")
+        raise ApiError("Give face_a and face_b (face ids), or photo_a / photo_b as multipart files.")
     result = services.faces_verify(owner=request.user, first=sides[0], second=sides[1])
-    return JsonResponse({
+    return {
         "distance": round(result.distance, 4),
         "same_person": result.verdict.same,
         "verdict": result.verdict.words,
@@ -179,79 +201,99 @@ def verify(request):
         "false_accept_rate": result.false_accept_rate,
         "same_person_distance": round(result.same_person_distance, 4),
         "model_version": result.model_version,
-        "face_a": _compared_json(request, result.faces[0]),
-        "face_b": _compared_json(request, result.faces[1]),
-    })
+        "face_a": _compared_out(request, result.faces[0]),
+        "face_b": _compared_out(request, result.faces[1]),
+    }
 
 
-@api_view
-@require_GET
-def people_search(request):
-    query = request.GET.get("q", "").strip()
-    if not query:
-        raise services.QueryError("Give a name prefix as ?q=…")
-    people = selectors.person_search(owner=request.user, query=query)
-    return JsonResponse({"results": [{"id": p.pk, "name": p.name, "faces": p.faces.count()} for p in people]})
+class PersonFound(Schema):
+    id: int
+    name: str
+    faces: int
 
 
-@api_view
-@require_GET
-def photos_with_people(request):
-    """The photos in which every ?person=<id> (repeated) has a face, newest first."""
-    try:
-        people = people_selectors.people_chosen(owner=request.user, person_ids=request.GET.getlist("person"))
-    except ValueError:
-        raise services.QueryError("A person id must be a number.") from None
+class PeopleFound(Schema):
+    results: list[PersonFound]
+
+
+@router.get("/people", response=responses(PeopleFound), url_name="people-search")
+def people_search(request: HttpRequest, q: str = Query(..., description="A name or the start of one of its words")):
+    """People whose name, or a word of it, starts with ``q`` (case and accents ignored)."""
+    if not q.strip():
+        raise ApiError("Give a name prefix as ?q=…")
+    people = selectors.person_search(owner=request.user, query=q.strip())
+    return {"results": [{"id": p.pk, "name": p.name, "faces": p.faces.count()} for p in people]}
+
+
+class PhotoFound(Schema):
+    id: int
+    name: str
+    faces: int
+    taken_at: str | None
+    url: str
+
+
+class PersonRef(Schema):
+    id: int
+    name: str
+
+
+class PhotosTogether(Schema):
+    people: list[PersonRef]
+    count: int
+    results: list[PhotoFound]
+
+
+class TogetherQuery(Schema):
+    person: list[int] = Field([], description="Repeat for each person who must be in the photo.")
+    limit: int = Field(50, ge=1, le=200)
+    offset: int = Field(0, ge=0)
+
+
+@router.get("/photos", response=responses(PhotosTogether), url_name="photos-with-people")
+def photos_with_people(request: HttpRequest, query: Query[TogetherQuery]):
+    """The photos in which every ``?person=<id>`` (repeated) has a face, newest first."""
+    people = people_selectors.people_chosen(owner=request.user, person_ids=query.person)
     if people is None:
-        raise services.QueryError("No such person.", status=404)
+        raise ApiError("No such person.", status=404)
     if not people:
-        raise services.QueryError("Give one or more people as ?person=<id>.")
-    limit = _int_param(request, "limit", 50, 1, 200)
-    offset = _int_param(request, "offset", 0, 0, 10**9)
+        raise ApiError("Give one or more people as ?person=<id>.")
     photos = people_selectors.photos_with_people(owner=request.user, people=people)
-    return JsonResponse({
+    return {
         "people": [{"id": p.pk, "name": str(p)} for p in people],
         "count": photos.count(),
-        "results": [{"id": photo.pk, "name": photo.original_name, "faces": photo.face_count, "taken_at": photo.taken_at,
+        "results": [{"id": photo.pk, "name": photo.original_name, "faces": photo.face_count,
+                     "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
                      "url": request.build_absolute_uri(reverse("photo-detail", args=[photo.pk]))}
-                    for photo in photos[offset : offset + limit]],
-    })
+                    for photo in photos[query.offset : query.offset + query.limit]],
+    }
 
 
-def _json_body(request) -> dict:
-    try:
-        body = json.loads(request.body or b"{}")
-    except json.JSONDecodeError:
-        raise services.QueryError("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise services.QueryError("The body must be a JSON object.")
-    return body
+class NotAFaceOut(Schema):
+    not_a_face: int
+    photo_id: int
 
 
-@api_view
-@require_POST
-def face_not_a_face(request, face_id: int):
+@router.post("/faces/{face_id}/not-a-face", response=responses(NotAFaceOut), url_name="face-not-a-face")
+def face_not_a_face(request: HttpRequest, face_id: int):
+    """Hide a detection that is not a face, everywhere; re-processing never brings it back.
+    Undoable (``POST /api/v1/undo``)."""
     face = services.library_face(owner=request.user, face_id=face_id)
-    try:
-        faceedits.face_not_a_face(owner=request.user, face_id=face.pk)
-    except EditError as exc:
-        raise services.QueryError(str(exc)) from exc
-    return JsonResponse({"not_a_face": face.pk, "photo_id": face.photo_id})
+    faceedits.face_not_a_face(owner=request.user, face_id=face.pk)
+    return {"not_a_face": face.pk, "photo_id": face.photo_id}
 
 
-@api_view
-@require_POST
-def face_add(request, photo_id: int):
-    """{"box": [x0, y0, x1, y1], "name": "…"} (name optional): a face drawn by hand."""
+class DrawnFaceIn(Schema):
+    box: list[float] = Field(..., description="x0, y0, x1, y1 in the photo's pixels as shown")
+    name: str = Field("", description="who it is; left out or empty leaves the face unnamed")
+
+
+@router.post("/photos/{photo_id}/faces", response=responses(FaceOut, 201), url_name="face-add")
+def face_add(request: HttpRequest, photo_id: int, body: DrawnFaceIn):
+    """A face the detector missed, drawn by hand: aligned from the box, embedded and kept
+    through re-processing."""
     if photo_for_owner(owner=request.user, photo_id=photo_id) is None:
-        raise services.QueryError(f"No photo with id {photo_id}.", status=404)
-    body = _json_body(request)
-    name = body.get("name") or ""
-    if not isinstance(name, str):
-        raise services.QueryError("'name' must be a string.")
-    try:
-        face = faceedits.face_add(owner=request.user, photo_id=photo_id, box=body.get("box"), name=name)
-    except EditError as exc:
-        raise services.QueryError(str(exc)) from exc
+        raise ApiError(f"No photo with id {photo_id}.", status=404)
+    face = faceedits.face_add(owner=request.user, photo_id=photo_id, box=body.box, name=body.name)
     face = services.library_face(owner=request.user, face_id=face.pk)  # with its photo and person, as every answer shows it
-    return JsonResponse(_face_json(request, face), status=201)
+    return Status(201, face_out(request, face))

@@ -141,7 +141,7 @@ def test_the_api_chooses_a_face_of_a_photo_by_its_index(alice_client, library, a
     biden = library["biden"][0]
 
     def ask(**fields):
-        return alice_client.post(reverse("api-verify"), {"face_a": biden.pk, "photo_b": upload(albums_dir, "obama_biden/test/obama_and_biden.jpg"), **fields})
+        return alice_client.post(reverse("api:verify"), {"face_a": biden.pk, "photo_b": upload(albums_dir, "obama_biden/test/obama_and_biden.jpg"), **fields})
 
     by_index = [ask(face_index_b=str(i)).json() for i in range(3)]
     assert [r["face_b"]["index"] for r in by_index] == [0, 1, 2] and {r["face_b"]["faces_in_photo"] for r in by_index} == {3}

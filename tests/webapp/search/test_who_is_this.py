@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 def test_similar_faces_put_obama_before_biden(alice_client, library):
     query = library["obama"][0]
-    response = alice_client.get(reverse("api-face-similar", args=[query.pk]), {"limit": 5})
+    response = alice_client.get(reverse("api:face-similar", args=[query.pk]), {"limit": 5})
     body = response.json()
     ids = [r["id"] for r in body["results"]]
     obama_ids = {library["obama"][1].pk, library["obama_unnamed"][0].pk}
@@ -54,7 +54,7 @@ def test_similar_page_shows_guess_and_pages_with_show_more(alice_client, library
 def test_who_is_this_names_both_people_in_a_new_photo(alice_client, library, albums_dir):
     data = (albums_dir / "obama_biden" / "test" / "obama_and_biden.jpg").read_bytes()
     before = Face.objects.count()
-    response = alice_client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)})
+    response = alice_client.post(reverse("api:who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)})
     # Biden, Obama, and a child at the bottom right (detected correctly, nobody we know).
     faces = sorted(response.json()["faces"], key=lambda f: f["box"][0])
     assert len(faces) == 3
@@ -68,7 +68,7 @@ def test_who_is_this_names_both_people_in_a_new_photo(alice_client, library, alb
 
 
 def test_who_is_this_says_when_there_is_no_face(alice_client, library):
-    response = alice_client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile("land.jpg", landscape_jpeg())})
+    response = alice_client.post(reverse("api:who-is-this"), {"photo": SimpleUploadedFile("land.jpg", landscape_jpeg())})
     assert response.status_code == 422 and "No face" in response.json()["error"]
     page = alice_client.post(reverse("who-is-this"), {"photo": SimpleUploadedFile("land.jpg", landscape_jpeg())})
     assert "No face was found" in page.content.decode()
@@ -79,15 +79,15 @@ def test_who_is_this_says_when_there_is_no_face(alice_client, library):
     [("notes.jpg", b"just text", "not an image"), ("bomb.png", png_bomb(), "too large")],
 )
 def test_who_is_this_refuses_bad_files(alice_client, library, name, data, expected):
-    response = alice_client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile(name, data)})
+    response = alice_client.post(reverse("api:who-is-this"), {"photo": SimpleUploadedFile(name, data)})
     assert response.status_code == 400 and expected in response.json()["error"]
 
 
 def test_verify_same_and_different(alice_client, library):
     obama_a, obama_b = library["obama"]
     biden = library["biden"][0]
-    same = alice_client.post(reverse("api-verify"), {"face_a": obama_a.pk, "face_b": obama_b.pk}, content_type="application/json").json()
-    different = alice_client.post(reverse("api-verify"), {"face_a": obama_a.pk, "face_b": biden.pk}, content_type="application/json").json()
+    same = alice_client.post(reverse("api:verify"), {"face_a": obama_a.pk, "face_b": obama_b.pk}, content_type="application/json").json()
+    different = alice_client.post(reverse("api:verify"), {"face_a": obama_a.pk, "face_b": biden.pk}, content_type="application/json").json()
     assert same["same_person"] is True and same["distance"] < same["same_person_distance"]
     assert different["same_person"] is False and different["distance"] > different["same_person_distance"]
     active = embedding_model_active()
@@ -102,15 +102,15 @@ def test_verify_same_and_different(alice_client, library):
 
 def test_verify_a_library_face_against_an_uploaded_photo(alice_client, library, albums_dir):
     photo = SimpleUploadedFile("o.jpg", (albums_dir / "obama_biden" / "test" / "obama3.jpg").read_bytes())
-    response = alice_client.post(reverse("api-verify"), {"face_a": library["obama"][0].pk, "photo_b": photo})
+    response = alice_client.post(reverse("api:verify"), {"face_a": library["obama"][0].pk, "photo_b": photo})
     assert response.json()["same_person"] is True
 
 
 def test_people_search_ignores_case_and_accents(alice_client, user, library):
     Person.objects.create(owner=user, name="Zoë Saldaña")
-    assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "zoe sal"}).json()["results"]] == ["Zoë Saldaña"]
-    assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "SALDANA"}).json()["results"]] == ["Zoë Saldaña"]
-    assert [p["name"] for p in alice_client.get(reverse("api-people-search"), {"q": "ba"}).json()["results"]] == ["Barack Obama"]
+    assert [p["name"] for p in alice_client.get(reverse("api:people-search"), {"q": "zoe sal"}).json()["results"]] == ["Zoë Saldaña"]
+    assert [p["name"] for p in alice_client.get(reverse("api:people-search"), {"q": "SALDANA"}).json()["results"]] == ["Zoë Saldaña"]
+    assert [p["name"] for p in alice_client.get(reverse("api:people-search"), {"q": "ba"}).json()["results"]] == ["Barack Obama"]
     page = alice_client.get(reverse("people-search"), {"q": "jo"}).content.decode()
     assert "Joe Biden" in page and "Barack" not in page
     # Each result shows the person's face, not only a name.
@@ -125,46 +125,46 @@ def test_another_users_faces_are_invisible_everywhere(library, albums_dir):
     client.force_login(mallory)
     foreign = library["obama"][0]
     assert client.get(reverse("face-similar", args=[foreign.pk])).status_code == 404
-    api = client.get(reverse("api-face-similar", args=[foreign.pk]))
+    api = client.get(reverse("api:face-similar", args=[foreign.pk]))
     assert api.status_code == 404 and api.json()["error"] == f"No face with id {foreign.pk}."
-    missing = client.get(reverse("api-face-similar", args=[10**9]))
+    missing = client.get(reverse("api:face-similar", args=[10**9]))
     assert missing.status_code == 404 and missing.json()["error"] == "No face with id 1000000000."  # same answer: no leak
-    verify = client.post(reverse("api-verify"), {"face_a": foreign.pk, "face_b": library["biden"][0].pk}, content_type="application/json")
+    verify = client.post(reverse("api:verify"), {"face_a": foreign.pk, "face_b": library["biden"][0].pk}, content_type="application/json")
     assert verify.status_code == 404
     page = client.post(reverse("verify"), {"face_a": foreign.pk, "face_b": library["biden"][0].pk}).content.decode()
     assert f"No face with id {foreign.pk}." in page and "Distance" not in page
-    assert client.get(reverse("api-people-search"), {"q": "barack"}).json()["results"] == []
+    assert client.get(reverse("api:people-search"), {"q": "barack"}).json()["results"] == []
     # Mallory's own who-is-this finds nothing of Alice's.
     data = (albums_dir / "obama_biden" / "test" / "obama_and_biden.jpg").read_bytes()
-    faces = client.post(reverse("api-who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)}).json()["faces"]
+    faces = client.post(reverse("api:who-is-this"), {"photo": SimpleUploadedFile("q.jpg", data)}).json()["faces"]
     assert all(f["matches"] == [] and f["guess"]["person"] is None for f in faces)
 
 
 def test_api_authentication(library, user):
     anonymous = Client()
-    response = anonymous.get(reverse("api-people-search"), {"q": "b"})
+    response = anonymous.get(reverse("api:people-search"), {"q": "b"})
     assert response.status_code == 401 and response["WWW-Authenticate"].startswith("Basic")
     token = base64.b64encode(b"alice:correct horse battery").decode()
-    basic = anonymous.get(reverse("api-people-search"), {"q": "b"}, HTTP_AUTHORIZATION=f"Basic {token}")
+    basic = anonymous.get(reverse("api:people-search"), {"q": "b"}, HTTP_AUTHORIZATION=f"Basic {token}")
     assert basic.status_code == 200 and basic.json()["results"][0]["name"] == "Barack Obama"
     wrong = base64.b64encode(b"alice:nope").decode()
-    assert anonymous.get(reverse("api-people-search"), {"q": "b"}, HTTP_AUTHORIZATION=f"Basic {wrong}").status_code == 401
+    assert anonymous.get(reverse("api:people-search"), {"q": "b"}, HTTP_AUTHORIZATION=f"Basic {wrong}").status_code == 401
     session = Client(enforce_csrf_checks=True)
     session.force_login(user)
-    post = session.post(reverse("api-verify"), {"face_a": 1, "face_b": 2}, content_type="application/json")
+    post = session.post(reverse("api:verify"), {"face_a": 1, "face_b": 2}, content_type="application/json")
     assert post.status_code == 403 and "CSRF" in post.json()["error"]
 
 
 def test_bad_ids_and_parameters_are_clear_errors(alice_client, library):
     face = library["obama"][0]
-    assert alice_client.get(reverse("api-face-similar", args=[face.pk]), {"limit": "x"}).status_code == 400
-    assert alice_client.get(reverse("api-face-similar", args=[face.pk]), {"limit": 1000}).status_code == 400
-    bad = alice_client.post(reverse("api-verify"), {"face_a": "abc", "face_b": face.pk}, content_type="application/json")
+    assert alice_client.get(reverse("api:face-similar", args=[face.pk]), {"limit": "x"}).status_code == 400
+    assert alice_client.get(reverse("api:face-similar", args=[face.pk]), {"limit": 1000}).status_code == 400
+    bad = alice_client.post(reverse("api:verify"), {"face_a": "abc", "face_b": face.pk}, content_type="application/json")
     assert bad.status_code == 400 and "number" in bad.json()["error"]
-    incomplete = alice_client.post(reverse("api-verify"), {"face_a": face.pk}, content_type="application/json")
+    incomplete = alice_client.post(reverse("api:verify"), {"face_a": face.pk}, content_type="application/json")
     assert incomplete.status_code == 400
-    assert alice_client.post(reverse("api-who-is-this"), {}).status_code == 400
-    assert alice_client.get(reverse("api-people-search")).status_code == 400
+    assert alice_client.post(reverse("api:who-is-this"), {}).status_code == 400
+    assert alice_client.get(reverse("api:people-search")).status_code == 400
 
 
 def test_who_is_this_does_not_name_strangers_who_look_alike(alice_client, library, albums_dir):
@@ -174,7 +174,7 @@ def test_who_is_this_does_not_name_strangers_who_look_alike(alice_client, librar
     the distance at FAR VISAGE_STRANGER_RATE / 5, and they are unknown."""
     for name in ("bbt/bbt3.jpg", "bbt/bbt4.jpg", "groups/sample4.jpg"):
         upload = SimpleUploadedFile("q.jpg", (albums_dir / name).read_bytes())
-        guesses = [face["guess"] for face in alice_client.post(reverse("api-who-is-this"), {"photo": upload}).json()["faces"]]
+        guesses = [face["guess"] for face in alice_client.post(reverse("api:who-is-this"), {"photo": upload}).json()["faces"]]
         assert [g["person"] for g in guesses] == [None] * len(guesses), (name, guesses)
         assert all(g["people_compared"] == 5 for g in guesses)
         closest = min(guesses, key=lambda g: g["distance"])

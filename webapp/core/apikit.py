@@ -1,0 +1,99 @@
+"""What every endpoint of the JSON API shares (docs/api.md): who is asking, how a list is
+paged and how fast one user may call. The API itself is put together in webapp/api.py;
+each app keeps its endpoints in its own ``api.py`` router."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.http import HttpRequest
+from ninja import Field, Schema
+from ninja.pagination import PaginationBase
+from ninja.security import HttpBasicAuth, HttpBearer, SessionAuth
+from ninja.throttling import AuthRateThrottle
+
+from webapp.core.tokens import token_user
+
+
+class ApiError(Exception):
+    """A request the API refuses, answered as ``{"error": message}`` with ``status``. The
+    apps' own errors (QueryError, EditError, ...) are mapped to the same body in webapp/api.py."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def not_found(what: str, pk: int) -> ApiError:
+    """Another user's id is answered exactly like an id that does not exist."""
+    return ApiError(f"No {what} with id {pk}.", status=404)
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer vsg_…``: a personal token from the user's settings page."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user = token_user(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+class PasswordAuth(HttpBasicAuth):
+    """HTTP Basic with a Visage username and password, for quick curl calls."""
+
+    def authenticate(self, request: HttpRequest, username: str, password: str):
+        user = authenticate(request, username=username, password=password)
+        if user is not None:
+            request.user = user
+        return user
+
+
+# Tried in this order. A browser session must send the CSRF token on writes (the pages do);
+# a token or a password is not sent by a browser on its own, so it needs none.
+AUTH = [TokenAuth(), PasswordAuth(), SessionAuth(csrf=True)]
+
+
+def throttles() -> list[AuthRateThrottle]:
+    """Per user (per address before sign-in), ``VISAGE_API_RATE`` calls, e.g. "1200/m"."""
+    return [AuthRateThrottle(settings.VISAGE_API_RATE)]
+
+
+class Page(PaginationBase):
+    """``?limit=&offset=``; answers ``count`` (all matches), ``next_offset`` (null on the
+    last page) and ``results``."""
+
+    class Input(Schema):
+        limit: int = Field(50, ge=1, le=200, description="How many results, 1-200.")
+        offset: int = Field(0, ge=0, description="How many results to skip.")
+
+    class Output(Schema):
+        count: int
+        next_offset: int | None
+        results: list[Any]
+
+    items_attribute = "results"
+
+    def paginate_queryset(self, queryset, pagination: Input, request: HttpRequest, **params):
+        count = self._items_count(queryset)
+        end = pagination.offset + pagination.limit
+        return {"count": count, "next_offset": end if end < count else None,
+                "results": list(queryset[pagination.offset : end])}
+
+
+class ErrorOut(Schema):
+    """Every refusal has this body, whatever the status."""
+
+    error: str
+    fields: list[dict] | None = Field(None, description="For invalid input: which parameter and why.")
+
+
+# The answers every endpoint may give besides its own, listed in the schema.
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 429: ErrorOut}
+
+
+def responses(ok: Any, status: int = 200, *also: int) -> dict:
+    """An operation's ``response=``: its own answer, the shared error bodies, and the
+    error statuses ``also`` that only this operation gives (such as 422)."""
+    return {status: ok, **ERRORS, **{code: ErrorOut for code in also}}
