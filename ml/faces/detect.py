@@ -8,6 +8,7 @@ same as a 640-pixel one.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -28,8 +29,11 @@ PAD_SMALL_TO = 256
 # anchors; more adds no detail and makes a face that fills a small crop too big for them.
 MAX_UPSCALE = 2.0
 # A face whose eyes-to-mouth line is within this of straight down counts as upright; see
-# _all_upright.
+# _turns_needed.
 UPRIGHT_DEGREES = 25.0
+# A face at least this far off upright is taken for one in a turned photo, not a head
+# leaning over; see _turns_needed.
+LEANING_DEGREES = 60.0
 
 
 @dataclass(frozen=True)
@@ -76,19 +80,40 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[int
     return keep
 
 
-def _all_upright(landmarks: np.ndarray) -> bool:
-    """Whether faces were found and every one stands upright: its mouth below its eyes,
-    within UPRIGHT_DEGREES of straight down. Then the photo is the right way up and the
-    turned passes would find nothing more. A face lying on its side or upside down, or no
-    face at all, sends the detector on to the turned copies; so does a tilted head,
-    because in a sideways photo the upright pass finds the faces that the turn and their
-    tilt together bring near upright (on the benchmark, at 45 degrees a photo turned 270
-    degrees kept one face of three unfound)."""
-    if not len(landmarks):
-        return False
+def _tilts(landmarks: np.ndarray) -> np.ndarray:
+    """Each face's tilt in degrees, in (-180, 180]: the angle from straight down of the
+    line from its eyes to its mouth; positive when the mouth lies to the image's right.
+    Turning an image ``c`` degrees clockwise subtracts ``c`` from every tilt."""
     eyes, mouth = landmarks[:, :2].mean(axis=1), landmarks[:, 3:].mean(axis=1)
     down = mouth - eyes
-    return bool((np.abs(down[:, 0]) < math.tan(math.radians(UPRIGHT_DEGREES)) * down[:, 1]).all())
+    return np.degrees(np.arctan2(down[:, 0], down[:, 1]))
+
+
+def _turns_needed(landmarks: np.ndarray, turns: tuple[int, ...]) -> tuple[int, ...]:
+    """Which of the turned passes to run after the upright one found faces with these
+    landmarks.
+
+    - None when every face stands upright, within UPRIGHT_DEGREES of straight down: the
+      photo is the right way up and turned passes would find nothing more.
+    - Every turn when no face was found (the photo may be sideways), or when a face lies
+      LEANING_DEGREES or more off upright: the photo is likely sideways or upside down,
+      and the landmarks of a face found that far from upright are often misread (on the
+      album photos, upside-down faces read as 98 or 129 degrees), so they cannot say
+      which turn brings it back.
+    - Otherwise heads lean over, in a photo that is the right way up or one whose turn
+      their lean partly undoes (on the benchmark, at 45 degrees a photo turned 270
+      degrees kept one face of three unfound). One turn then, chosen by the tilted faces:
+      each votes for the turn that brings it nearest upright (one more run, not three)."""
+    if not len(landmarks):
+        return turns
+    tilts = np.abs(_tilts(landmarks))
+    if (tilts < UPRIGHT_DEGREES).all():
+        return ()
+    if (tilts >= LEANING_DEGREES).any():
+        return turns
+    signed = _tilts(landmarks)[tilts >= UPRIGHT_DEGREES]
+    votes = Counter(min(turns, key=lambda turn: abs((tilt - turn + 180) % 360 - 180)) for tilt in signed)
+    return (max(votes, key=votes.get),)
 
 
 def _turn(image: np.ndarray, clockwise: int) -> np.ndarray:
@@ -129,9 +154,10 @@ class FaceDetector:
         pass's side (but not under PAD_SMALL_TO) also gets a pass enlarged towards it
         (inputs are otherwise never enlarged), for small faces in small photos; turns:
         also run on the image turned 90, 180 or 270 degrees clockwise, for photos that
-        are sideways with no EXIF orientation, unless the upright passes found faces and
-        all of them upright (then the photo is the right way up: one run instead of
-        four for most photos of people)."""
+        are sideways with no EXIF orientation: all of them when the upright passes found
+        no face, none when they found faces all upright (the photo is the right way up:
+        one run instead of four for most photos of people), else the one turn that
+        _turns_needed picks."""
         self.pad_small = pad_small
         self.score_threshold = score_threshold
         self.nms_threshold = nms_threshold
@@ -139,7 +165,7 @@ class FaceDetector:
         self.detect_side = detect_side
         self.sides = (detect_side, *extra_sides)
         self.upscale = upscale
-        self.turns = (0, *turns)
+        self.turns = tuple(turns)
         options = ort.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads
@@ -158,9 +184,10 @@ class FaceDetector:
             interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
         ) for scale in scales]
         passes = [self._pass(copy, scale, 0, width, height) for copy, scale in zip(resized, scales)]
-        if len(self.turns) > 1 and not _all_upright(np.concatenate([points for _, points, _ in passes])):
+        if self.turns:
+            found = np.concatenate([points for _, points, _ in passes])
             passes += [self._pass(copy, scale, clockwise, width, height)
-                       for copy, scale in zip(resized, scales) for clockwise in self.turns[1:]]
+                       for copy, scale in zip(resized, scales) for clockwise in _turns_needed(found, self.turns)]
         boxes, points, scores = (np.concatenate(parts) for parts in zip(*passes))
         if len(passes) > 1 and len(scores):
             keep = nms(boxes, scores, self.nms_threshold)
