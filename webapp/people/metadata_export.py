@@ -61,9 +61,6 @@ def photo_jpeg_with_names(*, photo: Photo) -> bytes:
     return jpeg_with_regions(_original(photo), photo_regions_export(photo=photo))
 
 
-def sidecars_writable(photo: Photo) -> bool:
-    return photo.library_id is not None and settings.VISAGE_LIBRARY_WRITE_SIDECARS
-
 
 def photo_sidecar_write(*, photo: Photo) -> Path:
     """Write the photo's names into its sidecar next to its library file, atomically (a
