@@ -29,7 +29,7 @@ MP_ITEM = re.compile(r"^Xmp\.MP\.RegionInfo/MPRI:Regions\[(\d+)\]/(.+)$")
 # and the first source's name is the one taken.
 SAME_REGION_IOU = 0.5
 
-pyexiv2.set_log_level(4)  # exiv2's warnings would go to stdout; errors still raise
+pyexiv2.set_log_level(3)  # errors raise (a broken packet among them); warnings, muted, would go to stdout
 
 
 @dataclass(frozen=True)
