@@ -21,6 +21,9 @@ class ExportError(ValueError):
     """An export that cannot be made; the message is shown to the user."""
 
 
+NOT_ALLOWED = "This server does not allow writing into library folders (VISAGE_LIBRARY_WRITE_SIDECARS)."
+
+
 def photo_regions_export(*, photo: Photo) -> list[tuple[str, Box]]:
     """(name, box as fractions of the shown photo) of the photo's confirmed faces of named
     people, left to right: what an export writes."""
@@ -69,7 +72,7 @@ def photo_sidecar_write(*, photo: Photo) -> Path:
     if photo.library_id is None:
         raise ExportError("Only a photo of a library has a folder to write a sidecar into; download it instead.")
     if not settings.VISAGE_LIBRARY_WRITE_SIDECARS:
-        raise ExportError("This server does not allow writing into library folders (VISAGE_LIBRARY_WRITE_SIDECARS).")
+        raise ExportError(NOT_ALLOWED)
     content = photo_sidecar_bytes(photo=photo)
     target = sidecar_target(photo)
     try:
@@ -96,6 +99,8 @@ def album_names_export(*, album: Album, out_dir: Path | None = None) -> ExportSu
     library = getattr(album, "library", None)
     if library is None and out_dir is None:
         raise ExportError("An album of uploads has no folder of its own: give a folder to write the sidecars into.")
+    if library is not None and out_dir is None and not settings.VISAGE_LIBRARY_WRITE_SIDECARS:
+        raise ExportError(NOT_ALLOWED)
     summary = ExportSummary()
     photos = Photo.objects.filter(album=album, status=Photo.Status.DONE, missing=False).select_related("library").order_by("pk")
     for photo in photos:

@@ -56,7 +56,7 @@ def photo_regions_import(*, photo: Photo, found: RegionsRead | None = None) -> R
     names: dict[str, str] = {}
     matched = 0
     rejected = _rejections(faces)
-    for index, face_index in pairs.items():
+    for index, face_index in sorted(pairs.items()):  # in the order of the file
         region, face = found.regions[index], faces[face_index]
         try:
             name = clean_name(region.name)

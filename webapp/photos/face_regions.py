@@ -207,14 +207,18 @@ def sidecars_of(image_path: Path) -> list[Path]:
 
 
 def regions_read(image: bytes, sidecars: Iterable[tuple[str, bytes]] = ()) -> RegionsRead:
-    """Named face regions of a photo from its sidecars (``(name, content)``, read first:
-    an editor that keeps sidecars writes its latest word there, and Visage's export too)
-    and its embedded XMP. A face tagged again at the same place (an older name left in the
-    file, the other standard) counts once, with the first name found."""
+    """Named face regions of a photo from its sidecars (``(name, content)``), else from its
+    embedded XMP: an editor that keeps sidecars writes its latest word there (Visage's
+    export too) and may leave older names in the file. A face tagged twice at the same
+    place (two sidecars, both standards) counts once, with the first name found."""
     frame = frame_of(image)
     found = RegionsRead([], [])
+    said = False
     for where, content in [*sidecars, ("embedded", image)]:
+        if where == "embedded" and said:
+            break  # a sidecar with regions is the latest word (the names in the file may be older)
         one = _read_one(content, frame, where)
+        said = said or bool(one.regions) or any(r.origin != where for r in one.refused)  # regions, not an unreadable file
         found.refused += one.refused
         for region in one.regions:
             if not any(box_iou(other.box, region.box) >= SAME_REGION_IOU for other in found.regions):
@@ -256,9 +260,19 @@ def _regions_replaced(content: bytes, regions: Sequence[tuple[str, Box]], frame:
         stale = [key for key in opened.read_xmp() if key == MWG or key.startswith(f"{MWG}/")]
         if stale:
             opened.modify_xmp({key: None for key in reversed(stale)})  # members before their struct
+            if not regions and not opened.read_xmp():
+                opened.clear_xmp()  # exiv2 writes no empty packet over a full one: drop the packet
         if regions:
             opened.modify_xmp(_mwg_fields(regions, frame))
         return opened.get_bytes()
+    finally:
+        opened.close()
+
+
+def _has_regions(content: bytes) -> bool:
+    opened = pyexiv2.ImageData(content)
+    try:
+        return any(key.startswith(MWG) for key in opened.read_xmp())
     finally:
         opened.close()
 
@@ -279,7 +293,13 @@ def _blank_packet() -> bytes:
 def sidecar_with_regions(regions: Sequence[tuple[str, Box]], frame: StoredFrame, existing: bytes | None = None) -> bytes:
     """The bytes of an XMP sidecar holding ``regions`` as MWG regions: ``existing`` (a
     sidecar already there) with only its MWG regions replaced, else a new one."""
-    return _regions_replaced(existing if existing else _blank_packet(), regions, frame)
+    if existing:
+        replaced = _regions_replaced(existing, regions, frame)
+        if regions or not _has_regions(replaced):
+            return replaced
+        # A sidecar of nothing but regions, all gone: exiv2 keeps a sidecar's old packet
+        # rather than write an empty one, so a new one replaces it.
+    return _regions_replaced(_blank_packet(), regions, frame)
 
 
 def jpeg_with_regions(image: bytes, regions: Sequence[tuple[str, Box]]) -> bytes:

@@ -173,8 +173,15 @@ def test_bad_regions_are_refused_with_their_reason(bbt2):
     assert reasons["Half"] == "its area is not four numbers"
 
 
-def test_one_face_tagged_in_a_sidecar_and_embedded_counts_once_with_the_sidecars_name(bbt2):
+def test_a_sidecar_with_regions_overrides_the_names_embedded(bbt2):
     embedded = jpeg_with_regions(bbt2, [("Leonard", LEONARD), ("Sheldon", SHELDON)])
     sidecar = sidecar_with_regions([("Leonard Hofstadter", LEONARD)], frame_of(bbt2))
     found = regions_read(embedded, [("bbt2.jpg.xmp", sidecar)])
-    assert [(r.name, r.origin) for r in found.regions] == [("Leonard Hofstadter", "bbt2.jpg.xmp MWG"), ("Sheldon", "embedded MWG")]
+    assert [(r.name, r.origin) for r in found.regions] == [("Leonard Hofstadter", "bbt2.jpg.xmp MWG")]
+    assert [r.name for r in regions_read(embedded, [("other.xmp", sidecar_with_regions([], frame_of(bbt2)))]).regions] == ["Leonard", "Sheldon"]
+
+
+def test_one_face_in_both_standards_counts_once(bbt2):
+    both = (FIXTURES / "xmp" / "bbt2_wlpg_mp.xmp").read_bytes()
+    found = regions_read(bbt2, [("bbt2.xmp", (FIXTURES / "xmp" / "bbt2_lightroom_mwg.xmp").read_bytes()), ("bbt2.jpg.xmp", both)])
+    assert [(r.name, r.origin) for r in found.regions] == [("Leonard", "bbt2.xmp MWG"), ("Sheldon", "bbt2.xmp MWG")]
