@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/metadata_import.py [--photos 40]
 
-Uploads ``--photos`` copies of the four BBT group photos (17 faces, 15 named by hand in
+Uploads ``--photos`` copies of the four BBT group photos (17 faces, 16 named by hand in
 tests/samples.py and tests/fixtures/face_boxes.json), each with its names embedded as MWG
 regions (and a distinct dc:title, so no copy is a duplicate), for a throwaway user in its
 own database (visage_bench_metadata). Baseline: the processing of the same photos (the
