@@ -305,6 +305,10 @@ VISAGE_REQUEUE_LIMIT = _env_int("VISAGE_REQUEUE_LIMIT", 2000)
 # every library every VISAGE_LIBRARY_RESCAN_S (0: only by the button and the command).
 VISAGE_LIBRARY_ROOTS = [root for root in (_env("VISAGE_LIBRARY_ROOTS", "") or "").split(":") if root.strip()]
 VISAGE_LIBRARY_RESCAN_S = _env_int("VISAGE_LIBRARY_RESCAN_S", 3600)
+# Whether the names confirmed in Visage may be written into the library folders, as MWG
+# face regions in XMP sidecars next to the photos (photo.jpg.xmp); the photos themselves
+# are never written. Off by default: a library folder is read-only to Visage.
+VISAGE_LIBRARY_WRITE_SIDECARS = _env_bool("VISAGE_LIBRARY_WRITE_SIDECARS", False)
 CELERY_BEAT_SCHEDULE = {
     "photos-requeue-stuck": {
         "task": "photos.photos_requeue_stuck",

@@ -72,7 +72,8 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
         assert set(answers.values()) <= {404, 405} and 404 in answers.values(), (name, answers)
         checked.append(name)
     assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api:face-similar", "person-edit",
-            "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan"} <= set(checked)
+            "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan",
+            "photo-metadata-xmp", "photo-download-named", "photo-sidecar-write", "album-names-export"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"

@@ -8,7 +8,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from webapp.faces import services
-from webapp.faces.signals import faces_added
+from webapp.faces.signals import faces_added, photos_processed
 
 # Photos are small batches; 10 minutes is far beyond a 12-megapixel batch of 8 on a CPU.
 PROCESS_SOFT_LIMIT_S = 600
@@ -29,6 +29,8 @@ PROCESS_SOFT_LIMIT_S = 600
 def photo_process(self, photo_ids: list[int], force: bool = False, schedule_grouping: bool = True) -> dict:
     """schedule_grouping=False: the caller groups by itself (imports run without a worker)."""
     summary = services.photo_process(photo_ids=list(photo_ids), force=force)
+    if summary.done:
+        photos_processed.send(sender=photo_process, photo_ids=summary.done)
     for owner_id, face_ids in services.new_faces_by_owner(summary).items():
         faces_added.send(sender=photo_process, owner_id=owner_id, face_ids=face_ids, group_later=schedule_grouping)
     return summary.as_dict()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from webapp.people import views
+from webapp.people import metadata_views, views
 
 urlpatterns = [
     path("people/", views.people_list, name="people-list"),
@@ -18,4 +18,8 @@ urlpatterns = [
     path("people/faces/", views.faces_action, name="faces-action"),
     path("faces/<int:face_id>/not-a-face/", views.face_not_a_face, name="face-not-a-face"),
     path("photos/<int:photo_id>/faces/add/", views.face_add, name="face-add"),
+    path("photos/<int:photo_id>/metadata.xmp", metadata_views.photo_metadata_xmp, name="photo-metadata-xmp"),
+    path("photos/<int:photo_id>/download/", metadata_views.photo_download_named, name="photo-download-named"),
+    path("photos/<int:photo_id>/sidecar/", metadata_views.photo_sidecar_write_view, name="photo-sidecar-write"),
+    path("albums/<int:album_id>/export-names/", metadata_views.album_names_export_view, name="album-names-export"),
 ]

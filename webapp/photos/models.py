@@ -120,3 +120,16 @@ class Photo(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class RegionImport(models.Model):
+    """What the last reading of a photo's face regions (its embedded XMP and sidecars:
+    webapp/photos/face_regions.py) gave: how many names went onto faces, the names whose
+    region has no detected face (shown on the photo's page), and the regions refused
+    with the reason (no name, not a face, outside the photo, unreadable XMP)."""
+
+    photo = models.OneToOneField(Photo, on_delete=models.CASCADE, primary_key=True, related_name="region_import")
+    matched = models.PositiveIntegerField(default=0)
+    unmatched = models.JSONField(default=list, blank=True)  # names
+    refused = models.JSONField(default=list, blank=True)  # [{"name", "reason", "origin"}]
+    read_at = models.DateTimeField(auto_now=True)

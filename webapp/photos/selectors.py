@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from webapp.photos.models import Album, Library, LibraryScan, Photo
+from webapp.photos.models import Album, Library, LibraryScan, Photo, RegionImport
 
 
 def album_list(*, owner) -> QuerySet[Album]:
@@ -80,3 +80,9 @@ def library_for_album(*, album: Album) -> Library | None:
 
 def library_last_scan(*, library: Library) -> LibraryScan | None:
     return library.scans.order_by("-created_at", "-id").first()
+
+
+def regions_unmatched(*, photo: Photo) -> RegionImport | None:
+    """What the last reading of the photo's face regions gave (names with no detected
+    face, regions refused and why), or None if none was read yet."""
+    return RegionImport.objects.filter(photo=photo).first()

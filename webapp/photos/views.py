@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -50,6 +51,7 @@ def album_detail(request, album_id: int):
             "photos": selectors.album_photos(album=album),
             "progress": selectors.album_progress(album=album),
             "library": selectors.library_for_album(album=album),
+            "sidecars_writable": settings.VISAGE_LIBRARY_WRITE_SIDECARS,
         },
     )
 
@@ -104,7 +106,11 @@ def _wants_json(request) -> bool:
 def photo_detail(request, photo_id: int):
     photo = _photo_or_404(request, photo_id)
     faces = list(photo.faces.defer("embedding", "thumbnail").select_related("person").order_by("box_x0"))
-    return render(request, "photos/photo_detail.html", {"photo": photo, "faces": faces})
+    return render(request, "photos/photo_detail.html", {
+        "photo": photo, "faces": faces,
+        "region_import": selectors.regions_unmatched(photo=photo),
+        "sidecars_writable": photo.library_id is not None and settings.VISAGE_LIBRARY_WRITE_SIDECARS,
+    })
 
 
 @require_GET
