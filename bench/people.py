@@ -31,6 +31,8 @@ same embeddings, as the peers document theirs (bench/peer_grouping.py):
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -52,6 +54,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--naming-sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="libraries of this many synthetic faces named through the services")
     parser.add_argument("--naming-actions", type=int, default=30)
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the grouping service (--service-sizes) and print where its time goes")
     parser.add_argument("--library", choices=["celeba5", "celeba_library", "longtail"],
                         help="only grouping quality on this library of cached embeddings, every method side by side")
     parser.add_argument("--split", choices=["val", "test"], default="val", help="the celeba_library half (--library)")
@@ -296,9 +300,15 @@ def service_scale(sizes: list[int]) -> None:
     for n in sizes:
         owner, identity = synthetic_owner(n)
         reset(owner)
+        profiler = cProfile.Profile() if ARGS.profile else None
         start = time.perf_counter()
+        if profiler:
+            profiler.enable()
         result = faces_group(owner=owner, method="hdbscan")
         seconds = time.perf_counter() - start
+        if profiler:
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
         truth = dict(zip(Photo.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True), identity))
         rows = list(Face.objects.filter(owner=owner).values_list("photo_id", "person_id"))
         predicted = np.array([p if p is not None else -1 for _, p in rows])
