@@ -3,7 +3,8 @@
 Only faces nobody confirmed take part; faces suggested to a named person are left to
 name propagation, and faces of low quality (ml/faces/quality.py) are left unsorted.
 Groups found again keep their person (so links and pages stay put), two faces of one
-photo never share a person, and a face never returns to a person it was removed from."""
+photo never share a person, a face never returns to a person it was removed from, and
+two people the user said are not the same are never joined."""
 from __future__ import annotations
 
 from collections import Counter
@@ -23,6 +24,8 @@ from webapp.faces.selectors import embedding_model_active, low_quality_flag
 from webapp.people.models import FaceRejection, GroupingRun, Person
 from webapp.people.oplog import recorded_operation
 from webapp.people.propagation import names_propagate
+from webapp.people.selectors import people_told_apart
+from webapp.people.services import distinctions_carry
 
 
 NOT_QUEUED = "Grouping could not be queued (the task queue is unreachable); try again later."
@@ -57,6 +60,7 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         embeddings = np.stack([np.asarray(r[3], dtype=np.float32) for r in rows])
         labels = grouping_labels(model, embeddings, photo_ids, method=method, min_cluster_size=min_cluster_size,
                                  usable=np.array([not r[5] for r in rows]))
+        labels = kept_apart(labels, [current[f] for f in face_ids.tolist()], people_told_apart(owner=owner))
         report(0.6, "Assigning groups to people")
         op.touch_faces(face_ids.tolist())
         rejected: dict[int, set[int]] = {}
@@ -93,11 +97,47 @@ def faces_group(*, owner, method: str | None = None, min_cluster_size: int = 2, 
         abandoned = {p for p in current.values() if p} - set(assignment.values())
         for person in Person.objects.filter(pk__in=abandoned, name=""):
             if not person.faces.exists():
+                _successor_told_apart(op, person.pk, [assignment[f] for f, p in current.items() if p == person.pk])
                 op.delete_person(person)
         report(0.9, "Updating name suggestions")
         names_propagate(owner=owner, recorder=op)
         grouped = sum(1 for p in assignment.values() if p)
         return GroupingResult(groups, grouped, len(assignment) - grouped)
+
+
+def kept_apart(labels: np.ndarray, people: list[int | None], told_apart: set[frozenset[int]]) -> np.ndarray:
+    """``labels`` with every cluster that would join two people the user told apart split
+    between them: their "No" outlives any re-run. ``people[i]`` is the person face i
+    belongs to now. In such a cluster each person's faces form a side, the largest first,
+    and a person joins the first side holding nobody they were told apart from; faces
+    of nobody yet join the largest side."""
+    if not told_apart:
+        return labels
+    labels = labels.copy()
+    next_label = int(labels.max()) + 1 if len(labels) else 0
+    for label in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == label)
+        sizes = Counter(people[i] for i in members if people[i] is not None)
+        if not any(frozenset((a, b)) in told_apart for a in sizes for b in sizes if a < b):
+            continue
+        sides: list[set[int]] = []
+        for person, _size in sizes.most_common():
+            side = next((s for s in sides if not any(frozenset((person, other)) in told_apart for other in s)), None)
+            if side is None:
+                sides.append(side := set())
+            side.add(person)
+        for side in sides[1:]:  # the largest side keeps the label, and the faces of nobody
+            labels[[i for i in members if people[i] in side]] = next_label
+            next_label += 1
+    return labels
+
+
+def _successor_told_apart(op, gone: int, went_to: list[int | None]) -> None:
+    """An unnamed person whose faces a run gave to others: whoever the user said it is not,
+    the person that took most of its faces is not either."""
+    successors = Counter(p for p in went_to if p is not None)
+    if successors:
+        distinctions_carry(op, source=gone, target=successors.most_common(1)[0][0])
 
 
 def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, method: str, min_cluster_size: int = 2,

@@ -293,7 +293,7 @@ def person_pairs_close(*, owner, limit: int = 6, min_probability: float = PAIR_M
         likely &= np.arange(len(ids))[None, :] > np.arange(start, start + len(distances))[:, None]  # each pair once
         for row, column in zip(*np.nonzero(likely)):
             candidates.append((float(distances[row, column]), int(ids[start + row]), int(ids[column])))
-    told_apart = {frozenset(pair) for pair in PersonDistinction.objects.filter(first__owner=owner).values_list("first_id", "second_id")}
+    told_apart = people_told_apart(owner=owner)
     chosen = sorted(c for c in candidates if frozenset(c[1:]) not in told_apart)[:limit]
     people = Person.objects.annotate(face_count=Count("faces")).in_bulk([i for _, a, b in chosen for i in (a, b)])
     faces = _faces_shown({i for _, a, b in chosen for i in (a, b)})
@@ -314,3 +314,8 @@ def _faces_shown(person_ids: set[int], per_person: int = PAIR_FACES_SHOWN) -> di
     for face in ranked:
         shown.setdefault(face.person_id, []).append(face)
     return shown
+
+
+def people_told_apart(*, owner) -> set[frozenset[int]]:
+    """The pairs of people the user said are not the same ("No, never ask again")."""
+    return {frozenset(pair) for pair in PersonDistinction.objects.filter(first__owner=owner).values_list("first_id", "second_id")}

@@ -136,7 +136,7 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         Face.objects.filter(pk__in=moved).update(person=target)
         # The user said these faces are one person: remove rejections that contradict it.
         FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
-        _distinctions_carry(op, source=source.pk, target=target.pk)
+        distinctions_carry(op, source=source.pk, target=target.pk)
         # Names kept for the faces of missing library files follow too, or deleting the
         # source would take them along. (An undo leaves them with the target: not lost.)
         KeptName.objects.filter(person=source).update(person=target)
@@ -155,7 +155,7 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
     return target
 
 
-def _distinctions_carry(op, *, source: int, target: int) -> None:
+def distinctions_carry(op, *, source: int, target: int) -> None:
     """Whoever the user said ``source`` is not, the merged person is not either."""
     op.touch_distinctions([source, target])
     others = {b if a == source else a for a, b in
