@@ -12,7 +12,10 @@ Only the rest is read and hashed:
   follows it with its faces and names;
 - any other new path: a new photo;
 - a row whose file is gone: marked missing; its faces leave (photo_vanishing), their
-  names are kept for when the file returns.
+  names are kept for when the file returns;
+- an unchanged file whose XMP sidecar (``photo.jpg.xmp``, ``photo.xmp``) is newer than the
+  last reading of its face regions: the names are read again (photo_sidecars_changed),
+  as after tagging in digiKam or Lightroom, without detecting the faces again.
 
 A file that cannot be taken (unreadable, not an image, a link leading outside the folder)
 is listed with the reason and never stops the others."""
@@ -27,10 +30,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from webapp.photos.models import Library, Photo
+from webapp.photos.face_regions import sidecars_of
+from webapp.photos.models import Library, Photo, RegionImport
 from webapp.photos.originals import OutsideLibrary, confined
 from webapp.photos.services import photos_enqueue
-from webapp.photos.signals import photo_vanishing
+from webapp.photos.signals import photo_sidecars_changed, photo_vanishing
 from webapp.photos.validation import IMAGE_SUFFIXES, ImageFacts, UploadRejected, inspect_image
 
 # The page lists this many failed files; the count says how many there were.
@@ -50,6 +54,7 @@ class ScanResult:
     unchanged: int = 0
     errors: list[dict] = field(default_factory=list)
     to_process: list[int] = field(default_factory=list)
+    sidecars_changed: list[int] = field(default_factory=list)  # unchanged photos whose sidecar is newer
 
     def error(self, path: str, reason: str) -> None:
         self.errors.append({"path": path, "reason": reason})
@@ -60,6 +65,8 @@ class ScanResult:
     @property
     def summary(self) -> str:
         parts = [f"{value} {name}" for name, value in self.counts().items() if value]
+        if self.sidecars_changed:
+            parts.append(f"names read again from {len(self.sidecars_changed)} changed sidecar(s)")
         if self.errors:
             parts.append(f"{len(self.errors)} not taken")
         return ", ".join(parts) or "the folder holds no photos"
@@ -71,9 +78,10 @@ class Seen:
     mtime_ns: int
 
 
-def folder_walk(root: Path, result: ScanResult) -> dict[str, Seen]:
-    """Every image file under ``root`` by relative path, with its size and mtime. Folders
-    are not followed through links (a link could lead back up, or out); a linked file is
+def folder_walk(root: Path, result: ScanResult, sidecars: dict[str, int] | None = None) -> dict[str, Seen]:
+    """Every image file under ``root`` by relative path, with its size and mtime; the mtime
+    of every XMP sidecar goes into ``sidecars`` (by relative path) when given. Folders are
+    not followed through links (a link could lead back up, or out); a linked file is
     taken only if it resolves inside ``root``. Hidden entries (``.thumbnails``, ``.Trash``)
     are skipped."""
     seen: dict[str, Seen] = {}
@@ -93,7 +101,10 @@ def folder_walk(root: Path, result: ScanResult) -> dict[str, Seen]:
                 if entry.is_dir(follow_symlinks=False):
                     folders.append(Path(entry.path))
                     continue
-                if Path(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                suffix = Path(entry.name).suffix.lower()
+                if suffix == ".xmp" and sidecars is not None and entry.is_file(follow_symlinks=False):
+                    sidecars[relative] = entry.stat(follow_symlinks=False).st_mtime_ns
+                if suffix not in IMAGE_SUFFIXES:
                     continue
                 if entry.is_symlink():
                     confined(root, relative)
@@ -141,7 +152,8 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
     processing; ``report(done=, total=, message=)`` hears about progress."""
     result = ScanResult()
     root = Path(library.root)
-    files = folder_walk(root, result)
+    sidecars: dict[str, int] = {}
+    files = folder_walk(root, result, sidecars)
     report(done=0, total=len(files), message=f"{len(files)} files found")
     rows = {
         relative: (pk, size, mtime, content_hash, missing)
@@ -149,6 +161,10 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
             "pk", "relative_path", "size_bytes", "file_mtime_ns", "content_hash", "missing"
         )
     }
+    regions_read_ns = {
+        pk: int(read_at.timestamp() * 1e9)
+        for pk, read_at in RegionImport.objects.filter(photo__library=library).values_list("photo_id", "read_at")
+    } if sidecars else {}
     new: list[str] = []
     for looked_at, (relative, seen) in enumerate(sorted(files.items()), 1):
         if looked_at % REPORT_EVERY == 0:
@@ -158,6 +174,8 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
             new.append(relative)
         elif (row[1], row[2]) == (seen.size, seen.mtime_ns) and not row[4]:
             result.unchanged += 1
+            if sidecars and _sidecar_newer(relative, sidecars, regions_read_ns.get(row[0])):
+                result.sidecars_changed.append(row[0])
         else:
             _recheck(library, root, relative, seen, row, result)
 
@@ -182,8 +200,17 @@ def library_scan(*, library: Library, report: Callable[..., None] = lambda **_pr
     report(done=len(files), message=result.summary)
     if result.to_process:
         photos_enqueue(photo_ids=result.to_process)
+    if result.sidecars_changed:
+        photo_sidecars_changed.send(sender=Photo, photo_ids=result.sidecars_changed)
     del result.errors[MAX_LISTED_ERRORS:]
     return result
+
+
+def _sidecar_newer(relative: str, sidecars: dict[str, int], read_ns: int | None) -> bool:
+    """Whether a sidecar of the image at ``relative`` changed since its regions were read
+    (or exists, when they never were)."""
+    times = [sidecars[str(path)] for path in sidecars_of(Path(relative)) if str(path) in sidecars]
+    return bool(times) and (read_ns is None or max(times) > read_ns)
 
 
 def _take_new(library: Library, root: Path, relative: str, seen: Seen, gone: dict, result: ScanResult) -> None:

@@ -13,3 +13,8 @@ photo_deleting = Signal()
 # people refreshes the suggestions that leaned on them. The photo row stays, and its faces
 # come back with their names when the file does (webapp/photos/libraries.py).
 photo_vanishing = Signal()
+
+# Sent by a library scan, after its rows are committed, with ``photo_ids``: unchanged photos
+# whose XMP sidecar is newer than the last reading of their face regions. People reads
+# their names again (webapp/people/metadata_import.py).
+photo_sidecars_changed = Signal()

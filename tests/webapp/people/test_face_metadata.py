@@ -232,3 +232,28 @@ def test_round_trip_through_a_library_folder(user, albums_dir, tmp_path, setting
     assert RegionImport.objects.get(photo__library=library, photo__relative_path="more/bbt5.jpg").unmatched == ["Leonard", "Sheldon"]
     assert {r.photo.relative_path: r.unmatched for r in RegionImport.objects.filter(photo__library=again)} == {
         "bbt1.jpg": [], "bbt2.jpg": [], "bbt3.jpg": [], "more/bbt5.jpg": []}
+
+
+def test_a_sidecar_tagged_after_indexing_is_read_by_the_next_rescan(user, albums_dir, tmp_path, settings,
+                                                                   django_capture_on_commit_callbacks):
+    """Tagging in digiKam writes bbt2.jpg.xmp beside a photo Visage already indexed: the
+    next rescan reads its names without detecting the faces again, and the one after it,
+    with the sidecar as it was, reads nothing."""
+    from webapp.photos.libraries import scan_execute, scan_start
+
+    settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path)]
+    (tmp_path / "bbt2.jpg").write_bytes((albums_dir / "bbt" / "bbt2.jpg").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        library = library_create(owner=user, folder=str(tmp_path))
+    photo = library.photos.get()
+    faces_before = set(photo.faces.values_list("pk", flat=True))
+    assert names_on_faces(photo) == {}
+
+    def rescan() -> str:
+        return scan_execute(scan_id=scan_start(library=library, queue=False).pk).message
+
+    shutil.copy(FIXTURES / "xmp" / "bbt2_digikam_mwg.jpg.xmp", tmp_path / "bbt2.jpg.xmp")
+    assert "names read again from 1 changed sidecar" in rescan()
+    assert names_on_faces(photo) == {"leonard": "Leonard", "sheldon": "Sheldon"}
+    assert set(photo.faces.values_list("pk", flat=True)) == faces_before  # not processed again
+    assert "sidecar" not in rescan()
