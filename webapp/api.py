@@ -12,6 +12,7 @@ from webapp.core.apikit import AUTH, ApiError, throttles
 from webapp.core.tokens import TokenError
 from webapp.faces.drawn import DrawError
 from webapp.people import api as people_api
+from webapp.people import jobs_api as people_jobs_api
 from webapp.people.services import EditError
 from webapp.photos.libraries import LibraryError
 from webapp.photos.services import AlbumError
@@ -33,6 +34,7 @@ api = NinjaAPI(
 )
 api.add_router("", search_api.router)
 api.add_router("", people_api.router)
+api.add_router("", people_jobs_api.router)
 
 # The apps' own refusals, each answered with the one error body (apikit.ErrorOut).
 REFUSALS = (ApiError, QueryError, EditError, DrawError, AlbumError, LibraryError, UploadRejected, ZipRejected, TokenError)
