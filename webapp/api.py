@@ -11,6 +11,8 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 from webapp.core.apikit import AUTH, ApiError, throttles
 from webapp.core.tokens import TokenError
 from webapp.faces.drawn import DrawError
+from webapp.people import api as people_api
+from webapp.people import jobs_api as people_jobs_api
 from webapp.people.services import EditError
 from webapp.photos.libraries import LibraryError
 from webapp.photos.services import AlbumError
@@ -31,6 +33,8 @@ api = NinjaAPI(
     throttle=throttles(),
 )
 api.add_router("", search_api.router)
+api.add_router("", people_api.router)
+api.add_router("", people_jobs_api.router)
 
 # The apps' own refusals, each answered with the one error body (apikit.ErrorOut).
 REFUSALS = (ApiError, QueryError, EditError, DrawError, AlbumError, LibraryError, UploadRejected, ZipRejected, TokenError)

@@ -9,7 +9,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from tests.conftest import make_user
 from webapp.faces.models import DismissedFace, Face
 from webapp.faces.services import photo_process
-from webapp.people.models import Person
+from webapp.people.models import GroupingRun, Person
 from webapp.people.services import faces_name
 from webapp.photos.libraries import library_create
 from webapp.photos.models import LibraryScan, Photo
@@ -25,6 +25,10 @@ STAFF_ONLY = {"model-run-cancel", "model-run-discard", "model-promote", "model-r
 # meets the ownership check (an invalid body is refused with 400 before any id is read).
 API_BODIES = {
     "api:face-add": {"box": [10, 10, 90, 100]},
+    "api:person-edit": {"name": "Mallory's", "hidden": True},
+    "api:person-detail": {"name": "Mallory's", "hidden": True},  # the same URL as person-edit: its PATCH
+    "api:person-merge": {"target_id": 1},
+    "api:person-split": {"face_ids": [1]},
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -52,7 +56,9 @@ def alices_things(user, albums_dir, tmp_path, settings):
     person = faces_name(owner=user, face_ids=[face.pk], name="Rachel")
     settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path)]
     library = library_create(owner=user, folder=str(tmp_path))
-    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk, "library_id": library.pk}
+    run = GroupingRun.objects.create(owner=user, method="hdbscan")
+    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk, "library_id": library.pk,
+            "run_id": run.pk}
 
 
 def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, user):
@@ -73,10 +79,13 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
         checked.append(name)
     assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api:face-similar", "person-edit",
             "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan",
-            "photo-metadata-xmp", "photo-download-named", "photo-sidecar-write", "album-names-export"} <= set(checked)
+            "photo-metadata-xmp", "photo-download-named", "photo-sidecar-write", "album-names-export",
+            "api:face-detail", "api:person-detail", "api:person-edit", "api:person-faces", "api:person-merge",
+            "api:person-split", "api:grouping-run"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
-    assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"
+    rachel = Person.objects.get(pk=alices_things["person_id"])
+    assert rachel.name == "Rachel" and not rachel.hidden and rachel.faces.count() >= 1
     assert Face.objects.filter(pk=alices_things["face_id"]).exists() and not DismissedFace.objects.exists()
     assert not Face.objects.filter(source=Face.Source.DRAWN).exists()
     assert LibraryScan.objects.filter(library_id=alices_things["library_id"]).count() == 1  # no rescan started

@@ -6,7 +6,7 @@ from webapp.faces.drawn import DrawError, face_dismiss, face_draw
 from webapp.faces.models import Face
 from webapp.people.oplog import recorded_operation
 from webapp.people.propagation import names_propagate_near
-from webapp.people.services import EditError, assign_confirmed, clean_name, delete_empty, person_named
+from webapp.people.services import EditError, NotFound, assign_confirmed, clean_name, delete_empty, person_named
 from webapp.photos.models import Photo
 from webapp.photos.selectors import photo_for_owner
 
@@ -16,7 +16,7 @@ def face_not_a_face(*, owner, face_id: int) -> Photo:
     photo never finds it again. Returns its photo."""
     face = Face.objects.filter(owner=owner, pk=face_id).select_related("photo").first()
     if face is None:
-        raise EditError("No such face.")
+        raise NotFound("No such face.")
     with recorded_operation(owner=owner, kind="not-a-face", summary=f"Marked a face in {face.photo.original_name} as not a face") as op:
         op.touch_faces([face.pk])  # its person and its rejections, which go with the row
         if face.person_id:
@@ -39,7 +39,7 @@ def face_add(*, owner, photo_id: int, box, name: str = "") -> Face:
     similar faces as suggestions."""
     photo = photo_for_owner(owner=owner, photo_id=photo_id)
     if photo is None:
-        raise EditError("No such photo.")
+        raise NotFound("No such photo.")
     name = clean_name(name)
     summary = f"Added a face{f' named {name}' if name else ''} in {photo.original_name}"
     with recorded_operation(owner=owner, kind="add-face", summary=summary) as op:

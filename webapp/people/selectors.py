@@ -14,7 +14,8 @@ from webapp.faces.calibration import model_calibration, percent_text
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.selectors import embedding_model_active, low_quality
 from webapp.faces.similarity import nearest_faces
-from webapp.people.models import GroupingRun, Operation, Person, PersonDistinction
+from webapp.people.models import FaceMap, GroupingRun, Operation, Person, PersonDistinction
+from webapp.people.naming import name_key
 from webapp.people.propagation import SUGGEST_MIN_CONFIDENCE
 from webapp.photos.models import Photo
 
@@ -95,13 +96,56 @@ def people_with_covers(people: QuerySet[Person]) -> QuerySet[Person]:
     return people.annotate(face_count=Count("faces"), cover_face_id=Subquery(cover.values("pk")[:1]))
 
 
-def person_list(*, owner, hidden: bool = False) -> QuerySet[Person]:
-    """People by size, each with a representative face."""
-    return (
-        people_with_covers(Person.objects.filter(owner=owner, hidden=hidden))
-        .filter(Q(face_count__gt=0) | ~Q(name=""))
-        .order_by("-face_count", "name", "pk")
-    )
+def person_list(*, owner, hidden: bool = False, query: str = "") -> QuerySet[Person]:
+    """People by size, each with a representative face; with ``query``, only those whose
+    name matches it (name_matches)."""
+    people = Person.objects.filter(owner=owner, hidden=hidden)
+    if query:
+        people = people.filter(name_matches(query))
+    return people_with_covers(people).filter(Q(face_count__gt=0) | ~Q(name="")).order_by("-face_count", "name", "pk")
+
+
+def name_matches(query: str) -> Q:
+    """People whose name starts with ``query``, or has a word that does; case and accents
+    ignored. A query with no letters matches nobody."""
+    key = name_key(query)
+    if not key:
+        return Q(pk__in=[])
+    return Q(name_key__startswith=key) | Q(name_key__contains=" " + key)
+
+
+def person_with_cover(*, owner, person_id: int) -> Person | None:
+    """The owner's person with ``face_count`` and ``cover_face_id`` (people_with_covers)."""
+    return people_with_covers(Person.objects.filter(owner=owner, pk=person_id)).first()
+
+
+def faces_chosen(*, owner, person_id: int | None = None, unsorted: bool = False, suggested: bool = False,
+                 photo_id: int | None = None) -> QuerySet[Face]:
+    """The owner's faces, filtered as the people pages show them: a person's (on their
+    timeline), the unsorted ones (no person), the open suggestions (review order), a
+    photo's (left to right); newest first otherwise. Filters combine."""
+    faces = Face.objects.filter(owner=owner)
+    order: list = ["-created_at", "-id"]
+    if suggested:
+        faces, order = _open_suggestions(owner), ["doubt", "pk"]
+    if unsorted:
+        faces = faces.filter(person__isnull=True)
+    if photo_id is not None:
+        faces, order = faces.filter(photo_id=photo_id), ["box_x0", "pk"]
+    if person_id is not None:
+        faces, order = faces.filter(person_id=person_id), TIMELINE
+    return faces.select_related("photo", "person").defer("embedding", "thumbnail", "photo__thumbnail").order_by(*order)
+
+
+def faces_not_of(*, person: Person, face_ids: list[int]) -> list[int]:
+    """Those of ``face_ids`` that are not faces of ``person``, each once, in order."""
+    theirs = set(person.faces.filter(pk__in=face_ids).values_list("pk", flat=True))
+    return [face_id for face_id in dict.fromkeys(face_ids) if face_id not in theirs]
+
+
+def face_with_person(*, owner, face_id: int) -> Face | None:
+    """The owner's face with its photo and person, as the API shows one."""
+    return faces_chosen(owner=owner).filter(pk=face_id).first()
 
 
 def unsorted_faces(*, owner) -> QuerySet[Face]:
@@ -134,13 +178,13 @@ def photos_with_people(*, owner, people: list[Person]) -> QuerySet[Photo]:
     )
 
 
+# A person's faces on a timeline: by date taken, undated last.
+TIMELINE = [F("photo__taken_at").desc(nulls_last=True), "-created_at", "-id"]
+
+
 def person_faces(*, person: Person) -> QuerySet[Face]:
-    """The person's faces on a timeline: by date taken, undated last."""
-    return (
-        person.faces.select_related("photo")
-        .defer("embedding", "thumbnail", "photo__thumbnail")
-        .order_by(F("photo__taken_at").desc(nulls_last=True), "-created_at")
-    )
+    """The person's faces on a timeline (TIMELINE)."""
+    return person.faces.select_related("photo").defer("embedding", "thumbnail", "photo__thumbnail").order_by(*TIMELINE)
 
 
 def _open_suggestions(owner) -> QuerySet[Face]:
@@ -168,13 +212,8 @@ class ReviewItem:
     reference: Face | None  # a confirmed face of the person, to compare with
 
 
-def review_items(*, owner, limit: int = REVIEW_ITEMS) -> list[ReviewItem]:
-    """Open suggestions bundled so that one answer settles as many faces as it can: the
-    faces suggested one name that grouping put in one group (Face.group_key) are asked
-    about together, the other faces suggested that name in bundles of up to BUNDLE_MAX,
-    most confident first. The largest bundles come first; among equals, the one whose
-    faces are nearest the decision bar. The user unticks the faces that are not that
-    person and answers once."""
+def review_bundles(*, owner) -> list[list[int]]:
+    """The review queue's questions as face ids, first asked first (see review_items)."""
     # Bundles are formed from ids alone (a library can hold many thousand suggestions);
     # only the faces shown are loaded.
     bundles: dict[tuple, list[int]] = {}
@@ -189,12 +228,26 @@ def review_items(*, owner, limit: int = REVIEW_ITEMS) -> list[ReviewItem]:
         ids = [face_id for _, face_id in sorted(faces)]
         for start in range(0, len(ids), BUNDLE_MAX):
             bundles[(person_id, None, start)] = ids[start : start + BUNDLE_MAX]
-    chosen = [ids[:BUNDLE_MAX] for ids in sorted(bundles.values(), key=lambda ids: -min(len(ids), BUNDLE_MAX))[:limit]]
+    return [ids[:BUNDLE_MAX] for ids in sorted(bundles.values(), key=lambda ids: -min(len(ids), BUNDLE_MAX))]
+
+
+def review_items(*, owner, limit: int = REVIEW_ITEMS) -> list[ReviewItem]:
+    """Open suggestions bundled so that one answer settles as many faces as it can: the
+    faces suggested one name that grouping put in one group (Face.group_key) are asked
+    about together, the other faces suggested that name in bundles of up to BUNDLE_MAX,
+    most confident first. The largest bundles come first; among equals, the one whose
+    faces are nearest the decision bar. The user unticks the faces that are not that
+    person and answers once."""
+    return review_items_of(review_bundles(owner=owner)[:limit])
+
+
+def review_items_of(bundles: list[list[int]]) -> list[ReviewItem]:
+    """The questions of these bundles (review_bundles), with their faces loaded."""
     faces = Face.objects.select_related("person", "photo").defer("embedding", "thumbnail", "photo__thumbnail").in_bulk(
-        [face_id for ids in chosen for face_id in ids]
+        [face_id for ids in bundles for face_id in ids]
     )
-    references = _reference_faces({faces[ids[0]].person_id for ids in chosen})
-    return [ReviewItem(faces[ids[0]].person, [faces[i] for i in ids], references.get(faces[ids[0]].person_id)) for ids in chosen]
+    references = _reference_faces({faces[ids[0]].person_id for ids in bundles})
+    return [ReviewItem(faces[ids[0]].person, [faces[i] for i in ids], references.get(faces[ids[0]].person_id)) for ids in bundles]
 
 
 def _reference_faces(person_ids: set[int]) -> dict[int, Face]:
@@ -202,7 +255,7 @@ def _reference_faces(person_ids: set[int]) -> dict[int, Face]:
     return {
         face.person_id: face for face in
         Face.objects.filter(person_id__in=person_ids, person_state=Face.PersonState.CONFIRMED)
-        .defer("embedding", "thumbnail").order_by("person_id", "-detection_score").distinct("person_id")
+        .select_related("photo", "person").defer("embedding", "thumbnail", "photo__thumbnail").order_by("person_id", "-detection_score").distinct("person_id")
     }
 
 
@@ -210,20 +263,34 @@ def review_count(*, owner) -> int:
     return _open_suggestions(owner).count()
 
 
-def operation_log(*, owner, limit: int = 50) -> QuerySet[Operation]:
+def operation_log(*, owner, limit: int | None = 50) -> QuerySet[Operation]:
+    """The owner's operations, latest first; ``limit`` None: all of them."""
     return Operation.objects.filter(owner=owner).defer("before")[:limit]
 
 
 def grouping_latest(*, owner):
     """The user's latest grouping run, with ``edited_since``: whether an edit or an undo
     came after it, so the page no longer quotes that run's counts as if they were current."""
-    run = GroupingRun.objects.filter(owner=owner).first()
+    return _edited_since(GroupingRun.objects.filter(owner=owner).first())
+
+
+def grouping_run(*, owner, run_id: int) -> GroupingRun | None:
+    """One of the owner's grouping runs, with ``edited_since`` (grouping_latest)."""
+    return _edited_since(GroupingRun.objects.filter(owner=owner, pk=run_id).first())
+
+
+def _edited_since(run: GroupingRun | None) -> GroupingRun | None:
     if run is not None:
         after = run.finished_at
-        run.edited_since = after is not None and Operation.objects.filter(owner=owner).filter(
+        run.edited_since = after is not None and Operation.objects.filter(owner=run.owner_id).filter(
             Q(created_at__gt=after) | Q(undone_at__gt=after)
         ).exists()
     return run
+
+
+def facemap_latest(*, owner) -> FaceMap | None:
+    """The owner's face map as it stands, queued or computed; None before the first ask."""
+    return FaceMap.objects.filter(owner=owner).first()
 
 
 def operation_undoable(*, owner) -> Operation | None:
@@ -308,7 +375,8 @@ def _faces_shown(person_ids: set[int], per_person: int = PAIR_FACES_SHOWN) -> di
     ranked = (
         Face.objects.filter(person_id__in=person_ids)
         .annotate(rank=Window(RowNumber(), partition_by=F("person_id"), order_by=[F("person_state").desc(), F("detection_score").desc(), F("pk")]))
-        .filter(rank__lte=per_person).defer("embedding", "thumbnail").order_by("person_id", "rank")
+        .filter(rank__lte=per_person).select_related("photo", "person")
+        .defer("embedding", "thumbnail", "photo__thumbnail").order_by("person_id", "rank")
     )
     shown: dict[int, list[Face]] = {}
     for face in ranked:

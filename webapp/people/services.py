@@ -17,20 +17,27 @@ class EditError(ValueError):
     """An edit that makes no sense; the message is shown to the user."""
 
 
+class NotFound(EditError):
+    """An id that is not the owner's, or no longer exists: the API answers 404 (``status``),
+    a foreign id exactly like a missing one."""
+
+    status = 404
+
+
 def _owned_faces(owner, face_ids: Iterable[int]) -> list[Face]:
     ids = sorted({int(i) for i in face_ids})
     if not ids:
         raise EditError("Select at least one face.")
     faces = list(Face.objects.filter(owner=owner, pk__in=ids))
     if len(faces) != len(ids):
-        raise EditError("Some of those faces do not exist.")
+        raise NotFound("Some of those faces do not exist.")
     return faces
 
 
 def person_for_owner(*, owner, person_id: int) -> Person:
     person = Person.objects.filter(owner=owner, pk=person_id).first()
     if person is None:
-        raise EditError("No such person.")
+        raise NotFound("No such person.")
     return person
 
 

@@ -1,4 +1,5 @@
-"""The API's search endpoints (docs/api.md): similar faces, who is this, same person?"""
+"""The API's search endpoints (docs/api.md): similar faces, who is this, same person?
+People by name are a filter of the people list (webapp/people/api.py: ``GET /people?q=``)."""
 from __future__ import annotations
 
 import json
@@ -204,25 +205,6 @@ def verify(request: HttpRequest):
         "face_a": _compared_out(request, result.faces[0]),
         "face_b": _compared_out(request, result.faces[1]),
     }
-
-
-class PersonFound(Schema):
-    id: int
-    name: str
-    faces: int
-
-
-class PeopleFound(Schema):
-    results: list[PersonFound]
-
-
-@router.get("/people", response=responses(PeopleFound), url_name="people-search")
-def people_search(request: HttpRequest, q: str = Query(..., description="A name or the start of one of its words")):
-    """People whose name, or a word of it, starts with ``q`` (case and accents ignored)."""
-    if not q.strip():
-        raise ApiError("Give a name prefix as ?q=…")
-    people = selectors.person_search(owner=request.user, query=q.strip())
-    return {"results": [{"id": p.pk, "name": p.name, "faces": p.faces.count()} for p in people]}
 
 
 class PhotoFound(Schema):

@@ -6,15 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from webapp.faces.calibration import model_calibration, same_person_distance
 from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.similarity import nearest_faces
 from webapp.people.models import Person
-from webapp.people.naming import name_key
 # The k-NN guess is people's: it votes with the faces people counts as named.
-from webapp.people.selectors import PersonGuess, people_with_covers, person_guess  # noqa: F401 (PersonGuess, person_guess: this module's API)
+from webapp.people.selectors import PersonGuess, name_matches, people_with_covers, person_guess  # noqa: F401 (PersonGuess, person_guess: this module's API)
 
 
 @dataclass(frozen=True)
@@ -71,9 +70,4 @@ def embedding_similar(*, owner, model: EmbeddingModel, embedding: np.ndarray, li
 
 def person_search(*, owner, query: str, limit: int = 20) -> QuerySet[Person]:
     """People whose name starts with ``query``, or has a word that does; case and accents ignored."""
-    key = name_key(query)
-    if not key:
-        return Person.objects.none()
-    return people_with_covers(
-        Person.objects.filter(owner=owner, hidden=False).filter(Q(name_key__startswith=key) | Q(name_key__contains=" " + key))
-    ).order_by("name_key")[:limit]
+    return people_with_covers(Person.objects.filter(owner=owner, hidden=False).filter(name_matches(query))).order_by("name_key")[:limit]
