@@ -10,8 +10,10 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from webapp.core.apikit import AUTH, ApiError, throttles
 from webapp.core.tokens import TokenError
+from webapp.faces import photo_api
 from webapp.faces.drawn import DrawError
 from webapp.people.services import EditError
+from webapp.photos import api as photos_api
 from webapp.photos.libraries import LibraryError
 from webapp.photos.services import AlbumError
 from webapp.photos.validation import UploadRejected
@@ -30,6 +32,8 @@ api = NinjaAPI(
     auth=AUTH,
     throttle=throttles(),
 )
+api.add_router("", photos_api.router)
+api.add_router("", photo_api.router)
 api.add_router("", search_api.router)
 
 # The apps' own refusals, each answered with the one error body (apikit.ErrorOut).

@@ -12,7 +12,7 @@ from webapp.faces.services import photo_process
 from webapp.people.models import Person
 from webapp.people.services import faces_name
 from webapp.photos.libraries import library_create
-from webapp.photos.models import LibraryScan, Photo
+from webapp.photos.models import Album, Library, LibraryScan, Photo
 from webapp.photos.services import album_create, photo_ingest
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +25,8 @@ STAFF_ONLY = {"model-run-cancel", "model-run-discard", "model-promote", "model-r
 # meets the ownership check (an invalid body is refused with 400 before any id is read).
 API_BODIES = {
     "api:face-add": {"box": [10, 10, 90, 100]},
+    "api:photo-faces": {"box": [10, 10, 90, 100]},  # the same path as api:face-add
+    "api:album": {"name": "Mallory's now"},
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -72,10 +74,14 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
         assert set(answers.values()) <= {404, 405} and 404 in answers.values(), (name, answers)
         checked.append(name)
     assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api:face-similar", "person-edit",
-            "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan"} <= set(checked)
+            "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan", "api:album",
+            "api:album-upload", "api:album-progress", "api:photo", "api:photo-faces", "api:library", "api:library-scan",
+            "api:library-rescan"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"
     assert Face.objects.filter(pk=alices_things["face_id"]).exists() and not DismissedFace.objects.exists()
     assert not Face.objects.filter(source=Face.Source.DRAWN).exists()
     assert LibraryScan.objects.filter(library_id=alices_things["library_id"]).count() == 1  # no rescan started
+    assert Album.objects.get(pk=alices_things["album_id"]).name == "Friends"
+    assert Library.objects.filter(pk=alices_things["library_id"]).exists()
