@@ -7,6 +7,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import make_user
+from webapp.core.models import ApiToken
+from webapp.core.tokens import token_create
 from webapp.faces.models import DismissedFace, Face
 from webapp.faces.services import photo_process
 from webapp.people.models import Person
@@ -54,7 +56,9 @@ def alices_things(user, albums_dir, tmp_path, settings):
     person = faces_name(owner=user, face_ids=[face.pk], name="Rachel")
     settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path)]
     library = library_create(owner=user, folder=str(tmp_path))
-    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk, "library_id": library.pk}
+    token, _secret = token_create(user=user, name="laptop")
+    return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk, "library_id": library.pk,
+            "token_id": token.pk}
 
 
 def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, user):
@@ -76,7 +80,7 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
     assert {"album-detail", "photo-file", "photo-delete", "face-thumbnail", "api:face-similar", "person-edit",
             "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan", "api:album",
             "api:album-upload", "api:album-progress", "api:photo", "api:photo-faces", "api:library", "api:library-scan",
-            "api:library-rescan"} <= set(checked)
+            "api:library-rescan", "library-remove", "token-revoke"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     assert Person.objects.get(pk=alices_things["person_id"]).name == "Rachel"
@@ -85,3 +89,4 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
     assert LibraryScan.objects.filter(library_id=alices_things["library_id"]).count() == 1  # no rescan started
     assert Album.objects.get(pk=alices_things["album_id"]).name == "Friends"
     assert Library.objects.filter(pk=alices_things["library_id"]).exists()
+    assert ApiToken.objects.filter(pk=alices_things["token_id"], user=user).exists()

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja.security import HttpBasicAuth, HttpBearer, SessionAuth
-from ninja.throttling import AuthRateThrottle
+from ninja.throttling import UserRateThrottle
 
 from webapp.core.tokens import token_user
 
@@ -55,10 +55,10 @@ class PasswordAuth(HttpBasicAuth):
 AUTH = [TokenAuth(), PasswordAuth(), SessionAuth(csrf=True)]
 
 
-class UserRateThrottle(AuthRateThrottle):
-    """Per user (per address before sign-in), ``VISAGE_API_RATE`` calls, e.g. "1200/m".
-    The rate is read from the settings at each call, not once when the API is built, so a
-    changed setting (an override in a test) applies at once."""
+class ApiRateThrottle(UserRateThrottle):
+    """Per user (by id: ninja's AuthRateThrottle would key on the user's name),
+    ``VISAGE_API_RATE`` calls, e.g. "1200/m". The rate is read from the settings at each
+    call, not once when the API is built, so a changed setting applies at once."""
 
     def __init__(self) -> None:
         super().__init__(settings.VISAGE_API_RATE)
@@ -70,8 +70,8 @@ class UserRateThrottle(AuthRateThrottle):
         return super().allow_request(request)
 
 
-def throttles() -> list[AuthRateThrottle]:
-    return [UserRateThrottle()]
+def throttles() -> list[UserRateThrottle]:
+    return [ApiRateThrottle()]
 
 
 class PageQuery(Schema):
