@@ -62,7 +62,7 @@ def _photo(request, photo_id: int) -> Photo:
     return photo
 
 
-@router.get("/photos/{photo_id}", response=responses(PhotoDetailOut), url_name="photo")
+@router.get("/photos/{int:photo_id}", response=responses(PhotoDetailOut), url_name="photo")
 def photo_get(request: HttpRequest, photo_id: int):
     """One photo with its faces, left to right."""
     photo = _photo(request, photo_id)
@@ -70,7 +70,7 @@ def photo_get(request: HttpRequest, photo_id: int):
     return {**photo_out(request, photo), "faces": [face_out(request, face) for face in faces]}
 
 
-@router.delete("/photos/{photo_id}", response=responses(PhotoDeletedOut, 200, 409), url_name="photo")
+@router.delete("/photos/{int:photo_id}", response=responses(PhotoDeletedOut, 200, 409), url_name="photo")
 def photo_delete(request: HttpRequest, photo_id: int):
     """Delete an uploaded photo with its faces and its file. A library photo is refused
     (409): remove the file from the folder and rescan."""

@@ -172,27 +172,27 @@ def album_create(request: HttpRequest, body: AlbumIn):
     return Status(201, _album(request, album.pk))
 
 
-@router.get("/albums/{album_id}", response=responses(AlbumOut), url_name="album")
+@router.get("/albums/{int:album_id}", response=responses(AlbumOut), url_name="album")
 def album_get(request: HttpRequest, album_id: int):
-    """One album."""
+    """One album, with how many photos and faces it holds."""
     return _album(request, album_id)
 
 
-@router.patch("/albums/{album_id}", response=responses(AlbumOut), url_name="album")
+@router.patch("/albums/{int:album_id}", response=responses(AlbumOut), url_name="album")
 def album_rename(request: HttpRequest, album_id: int, body: AlbumIn):
     """Rename an album."""
     services.album_rename(album=_album(request, album_id), name=body.name)
     return _album(request, album_id)
 
 
-@router.delete("/albums/{album_id}", response=responses(DeletedOut), url_name="album")
+@router.delete("/albums/{int:album_id}", response=responses(DeletedOut), url_name="album")
 def album_delete(request: HttpRequest, album_id: int):
     """Delete an album with its photos and their faces and files; people named only in
     them stay, without these faces. A library's album is refused (remove the library)."""
     return {"deleted": album_id, "photos": services.album_delete(album=_album(request, album_id))}
 
 
-@router.get("/albums/{album_id}/progress", response=responses(ProgressOut), url_name="album-progress")
+@router.get("/albums/{int:album_id}/progress", response=responses(ProgressOut), url_name="album-progress")
 def album_progress(request: HttpRequest, album_id: int):
     """How far the processing of the album's photos is (poll it after an upload)."""
     return _progress(_album(request, album_id))
@@ -205,7 +205,7 @@ _UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-da
 }}}}}
 
 
-@router.post("/albums/{album_id}/photos", response=responses(UploadOut), url_name="album-upload",
+@router.post("/albums/{int:album_id}/photos", response=responses(UploadOut), url_name="album-upload",
              openapi_extra=_UPLOAD_BODY)
 def album_upload(request: HttpRequest, album_id: int):
     """Upload photos into an album: multipart ``files``, repeated. One answer per file
@@ -237,13 +237,13 @@ def library_create(request: HttpRequest, body: LibraryIn):
     return Status(201, _library(request, library.pk))
 
 
-@router.get("/libraries/{library_id}", response=responses(LibraryDetailOut), url_name="library")
+@router.get("/libraries/{int:library_id}", response=responses(LibraryDetailOut), url_name="library")
 def library_get(request: HttpRequest, library_id: int):
     """One library with its latest scan (progress, per-file errors) and the processing of its photos."""
     return _library(request, library_id)
 
 
-@router.delete("/libraries/{library_id}", response=responses(DeletedOut), url_name="library")
+@router.delete("/libraries/{int:library_id}", response=responses(DeletedOut), url_name="library")
 def library_remove(request: HttpRequest, library_id: int):
     """Remove a library from Visage: its photos, their faces and names, its album. The
     files in the folder are never touched; adding the folder again brings the photos back
@@ -251,7 +251,7 @@ def library_remove(request: HttpRequest, library_id: int):
     return {"deleted": library_id, "photos": libraries.library_remove(library=_library(request, library_id))}
 
 
-@router.get("/libraries/{library_id}/scan", response=responses(ScanOut), url_name="library-scan")
+@router.get("/libraries/{int:library_id}/scan", response=responses(ScanOut), url_name="library-scan")
 def library_scan(request: HttpRequest, library_id: int):
     """The library's latest scan (poll it while ``active``)."""
     scan = selectors.library_last_scan(library=_library(request, library_id))
@@ -260,7 +260,7 @@ def library_scan(request: HttpRequest, library_id: int):
     return scan
 
 
-@router.post("/libraries/{library_id}/rescan", response=responses(ScanOut, 202), url_name="library-rescan")
+@router.post("/libraries/{int:library_id}/rescan", response=responses(ScanOut, 202), url_name="library-rescan")
 def library_rescan(request: HttpRequest, library_id: int):
     """Scan the folder again for new, changed, moved and vanished files (a scan already
     running is answered instead of a second one)."""

@@ -252,7 +252,7 @@ class PhotoQuery(PageQuery):
                                                    "false: only those that are there.")
 
 
-@router.get("/photos", response=responses(PhotosFound), url_name="photos")
+@router.get("/photos", response=responses(PhotosFound), url_name="photos", tags=["photos"])
 def photo_list(request: HttpRequest, query: Query[PhotoQuery]):
     """Your photos, newest first (by date taken, undated last), narrowed by the filters
     given: the people who must all be in them, an album, a library, missing files."""
@@ -300,14 +300,14 @@ def _photo_id(request, photo_id: int) -> int:
 
 
 # Beside "add a face": one path is one router's (a second router's would answer 405).
-@router.get("/photos/{photo_id}/faces", response=responses(list[FaceOut]), url_name="photo-faces")
+@router.get("/photos/{int:photo_id}/faces", response=responses(list[FaceOut]), url_name="photo-faces", tags=["photos"])
 def photo_faces(request: HttpRequest, photo_id: int):
     """The photo's faces, left to right."""
     return [face_out(request, face)
             for face in face_list(owner=request.user).filter(photo_id=_photo_id(request, photo_id)).order_by("box_x0")]
 
 
-@router.post("/photos/{photo_id}/faces", response=responses(FaceOut, 201), url_name="face-add")
+@router.post("/photos/{int:photo_id}/faces", response=responses(FaceOut, 201), url_name="face-add")
 def face_add(request: HttpRequest, photo_id: int, body: DrawnFaceIn):
     """A face the detector missed, drawn by hand: aligned from the box, embedded and kept
     through re-processing."""
