@@ -13,6 +13,7 @@ from ninja.pagination import PaginationBase
 from ninja.security import HttpBasicAuth, HttpBearer, SessionAuth
 from ninja.throttling import UserRateThrottle
 
+from webapp.core import throttling
 from webapp.core.tokens import token_user
 
 
@@ -41,12 +42,20 @@ class TokenAuth(HttpBearer):
 
 
 class PasswordAuth(HttpBasicAuth):
-    """HTTP Basic with a Visage username and password, for quick curl calls."""
+    """HTTP Basic with a Visage username and password, for quick curl calls. Guesses count
+    against the sign-in lock as on the sign-in page (webapp/core/throttling.py): the API is
+    no way around it."""
 
     def authenticate(self, request: HttpRequest, username: str, password: str):
+        address = throttling.client_ip(request)
+        if throttling.login_locked_until(username=username, client_ip=address) is not None:
+            raise ApiError("Too many failed sign-in attempts: wait a while before trying again.", status=429)
         user = authenticate(request, username=username, password=password)
-        if user is not None:
-            request.user = user
+        if user is None:
+            throttling.login_failure_record(username=username, client_ip=address)
+            return None
+        throttling.login_failures_clear(username=username)
+        request.user = user
         return user
 
 

@@ -90,6 +90,15 @@ def test_basic_auth_with_the_password(user, alice_token):
     assert answer.status_code == 200 and answer.json()["count"] == 1
 
 
+def test_password_guesses_by_basic_auth_meet_the_sign_in_lock(user, settings):
+    settings.VISAGE_LOGIN_FAILURE_LIMIT = 3
+    client = Client()
+    assert [client.get("/api/v1/albums", **basic("alice", f"guess {n}")).status_code for n in range(3)] == [401] * 3
+    locked = client.get("/api/v1/albums", **basic("alice", PASSWORD))  # even the right one, for now
+    assert locked.status_code == 429 and locked.json() == {"error": "Too many failed sign-in attempts: wait a while before trying again."}
+    assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 429  # one lock
+
+
 def test_the_session_needs_the_csrf_token_on_writes(user, alice_token):
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
