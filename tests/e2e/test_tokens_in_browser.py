@@ -31,7 +31,7 @@ def call(live_server, path: str, secret: str, body: dict | None = None) -> tuple
 
 
 def test_a_token_is_made_used_and_revoked(browser, live_server):
-    make_user("erin", password=PASSWORD)
+    make_user("erin", password=PASSWORD, is_staff=True)  # staff: the longest top bar, with Face model and Admin
     make_user("frank", password=PASSWORD)
     width, height = VIEWPORTS["desktop"]
     with page_of_size(browser, width, height) as page:
@@ -39,6 +39,8 @@ def test_a_token_is_made_used_and_revoked(browser, live_server):
         page.click("#main-nav >> text=Settings")
         page.wait_for_url("**/settings/tokens/")
         assert "No tokens yet." in page.inner_text("main")
+        for item in ("#main-nav >> text=Settings", "#main-nav >> text=Admin", ".logout button"):
+            assert inside(page.locator(item).bounding_box(), width, 60), item  # one row of the top bar
         page.click("text=Make a token")  # no name: the browser asks for one
         assert page.url.endswith("/settings/tokens/") and page.locator("[data-testid=new-token]").count() == 0
         page.fill("#token-name", "backup script")

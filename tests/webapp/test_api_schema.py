@@ -88,3 +88,15 @@ def test_every_api_path_in_the_guide_exists(schema):
     templates = [re.compile("^" + re.sub(r"\\\{\w+\\\}", r"[^/]+", re.escape(path)) + "$") for path in schema["paths"]]
     for path in mentioned - {"/api/v1/docs", "/api/v1/openapi.json"}:
         assert any(template.match(path) for template in templates), f"docs/api.md names {path}, not in the API"
+
+
+def test_the_docs_page_files_are_served_by_the_app_itself(db):
+    """Swagger UI's files come from ninja's static folder through WhiteNoise, as in `make
+    run` (collected or, without collectstatic, from the app folders): no CDN."""
+    page = Client().get("/api/v1/docs")
+    assert page.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.content.decode())
+    assert assets and all(asset.startswith("/static/") for asset in assets), assets
+    for asset in assets:
+        answer = Client().get(asset)
+        assert answer.status_code == 200 and int(answer["Content-Length"]) > 100, asset
