@@ -10,10 +10,12 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from webapp.core.apikit import AUTH, ApiError, throttles
 from webapp.core.tokens import TokenError
+from webapp.faces import photo_api
 from webapp.faces.drawn import DrawError
 from webapp.people import api as people_api
 from webapp.people import jobs_api as people_jobs_api
 from webapp.people.services import EditError
+from webapp.photos import api as photos_api
 from webapp.photos.libraries import LibraryError
 from webapp.photos.services import AlbumError
 from webapp.photos.validation import UploadRejected
@@ -32,6 +34,8 @@ api = NinjaAPI(
     auth=AUTH,
     throttle=throttles(),
 )
+api.add_router("", photos_api.router)
+api.add_router("", photo_api.router)
 api.add_router("", search_api.router)
 api.add_router("", people_api.router)
 api.add_router("", people_jobs_api.router)

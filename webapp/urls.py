@@ -10,6 +10,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_urls(), namespace="api")),
+    path("", include("webapp.core.urls")),
     path("", include("webapp.photos.urls")),
     path("", include("webapp.faces.urls")),
     path("", include("webapp.search.urls")),

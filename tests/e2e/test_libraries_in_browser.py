@@ -72,3 +72,33 @@ def test_libraries_page(browser, live_server, albums_dir, tmp_path, settings):
         assert inside(page.locator("text=Rescan").bounding_box(), width, height)
         assert page.evaluate("document.documentElement.scrollWidth") <= width  # long paths wrap
         screenshot(page, "library-scanned-phone")
+
+
+def test_removing_a_library_asks_first_and_leaves_the_files(browser, live_server, albums_dir, tmp_path, settings):
+    folder = tmp_path / "allowed" / "Trip"
+    folder.mkdir(parents=True)
+    shutil.copy(albums_dir / "friends" / "paul_rudd.jpg", folder / "paul.jpg")
+    before = (folder / "paul.jpg").read_bytes()
+    settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path / "allowed")]
+    make_user("gina", password=PASSWORD)
+    for size, (width, height) in VIEWPORTS.items():
+        with page_of_size(browser, width, height) as page:
+            sign_in(page, live_server, "gina")
+            page.goto(live_server.url + "/libraries/")
+            page.fill("#id_folder", str(folder))
+            page.click("text=Add library")
+            page.wait_for_url("**/libraries/*/")
+            page.click("a:text-is('Remove library')")
+            page.wait_for_url("**/remove/")
+            ask = page.locator("[data-testid=remove-library]")
+            assert "1 photo," in ask.inner_text() and "The files stay where they are" in ask.inner_text()
+            confirm = page.locator("[data-testid=remove-library] button", has_text="Remove library")
+            assert inside(confirm.bounding_box(), width, height)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            screenshot(page, f"library-remove-{size}")
+            confirm.click()
+            page.wait_for_url("**/libraries/")
+            assert "removed from Visage with its 1 photo; the files in the folder are untouched" in page.inner_text("main")
+            assert "No libraries yet." in page.inner_text("main")
+            screenshot(page, f"library-removed-{size}")
+    assert (folder / "paul.jpg").read_bytes() == before

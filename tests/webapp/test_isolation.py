@@ -7,12 +7,14 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.conftest import make_user
+from webapp.core.models import ApiToken
+from webapp.core.tokens import token_create
 from webapp.faces.models import DismissedFace, Face
 from webapp.faces.services import photo_process
 from webapp.people.models import GroupingRun, Person
 from webapp.people.services import faces_name
 from webapp.photos.libraries import library_create
-from webapp.photos.models import LibraryScan, Photo
+from webapp.photos.models import Album, Library, LibraryScan, Photo
 from webapp.photos.services import album_create, photo_ingest
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +31,8 @@ API_BODIES = {
     "api:person-detail": {"name": "Mallory's", "hidden": True},  # the same URL as person-edit: its PATCH
     "api:person-merge": {"target_id": 1},
     "api:person-split": {"face_ids": [1]},
+    "api:photo-faces": {"box": [10, 10, 90, 100]},  # the same path as api:face-add
+    "api:album": {"name": "Mallory's now"},
 }
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -57,8 +61,9 @@ def alices_things(user, albums_dir, tmp_path, settings):
     settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path)]
     library = library_create(owner=user, folder=str(tmp_path))
     run = GroupingRun.objects.create(owner=user, method="hdbscan")
+    token, _secret = token_create(user=user, name="laptop")
     return {"album_id": album.pk, "photo_id": photo.pk, "face_id": face.pk, "person_id": person.pk, "library_id": library.pk,
-            "run_id": run.pk}
+            "run_id": run.pk, "token_id": token.pk}
 
 
 def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, user):
@@ -81,7 +86,9 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
             "face-not-a-face", "face-add", "api:face-not-a-face", "api:face-add", "library-rescan",
             "photo-metadata-xmp", "photo-download-named", "photo-sidecar-write", "album-names-export",
             "api:face-detail", "api:person-detail", "api:person-edit", "api:person-faces", "api:person-merge",
-            "api:person-split", "api:grouping-run"} <= set(checked)
+            "api:person-split", "api:grouping-run", "api:album",
+            "api:album-upload", "api:album-progress", "api:photo", "api:photo-faces", "api:library", "api:library-scan",
+            "api:library-rescan", "library-remove", "token-revoke"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     rachel = Person.objects.get(pk=alices_things["person_id"])
@@ -89,3 +96,6 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
     assert Face.objects.filter(pk=alices_things["face_id"]).exists() and not DismissedFace.objects.exists()
     assert not Face.objects.filter(source=Face.Source.DRAWN).exists()
     assert LibraryScan.objects.filter(library_id=alices_things["library_id"]).count() == 1  # no rescan started
+    assert Album.objects.get(pk=alices_things["album_id"]).name == "Friends"
+    assert Library.objects.filter(pk=alices_things["library_id"]).exists()
+    assert ApiToken.objects.filter(pk=alices_things["token_id"], user=user).exists()

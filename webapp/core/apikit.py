@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja.security import HttpBasicAuth, HttpBearer, SessionAuth
-from ninja.throttling import AuthRateThrottle
+from ninja.throttling import UserRateThrottle
 
+from webapp.core import throttling
 from webapp.core.tokens import token_user
 
 
@@ -41,12 +42,20 @@ class TokenAuth(HttpBearer):
 
 
 class PasswordAuth(HttpBasicAuth):
-    """HTTP Basic with a Visage username and password, for quick curl calls."""
+    """HTTP Basic with a Visage username and password, for quick curl calls. Guesses count
+    against the sign-in lock as on the sign-in page (webapp/core/throttling.py): the API is
+    no way around it."""
 
     def authenticate(self, request: HttpRequest, username: str, password: str):
+        address = throttling.client_ip(request)
+        if throttling.login_locked_until(username=username, client_ip=address) is not None:
+            raise ApiError("Too many failed sign-in attempts: wait a while before trying again.", status=429)
         user = authenticate(request, username=username, password=password)
-        if user is not None:
-            request.user = user
+        if user is None:
+            throttling.login_failure_record(username=username, client_ip=address)
+            return None
+        throttling.login_failures_clear(username=username)
+        request.user = user
         return user
 
 
@@ -55,18 +64,42 @@ class PasswordAuth(HttpBasicAuth):
 AUTH = [TokenAuth(), PasswordAuth(), SessionAuth(csrf=True)]
 
 
-def throttles() -> list[AuthRateThrottle]:
-    """Per user (per address before sign-in), ``VISAGE_API_RATE`` calls, e.g. "1200/m"."""
-    return [AuthRateThrottle(settings.VISAGE_API_RATE)]
+class ApiRateThrottle(UserRateThrottle):
+    """Per user (by id: ninja's AuthRateThrottle would key on the user's name),
+    ``VISAGE_API_RATE`` calls, e.g. "1200/m". The rate is read from the settings at each
+    call, not once when the API is built, so a changed setting applies at once."""
+
+    def __init__(self) -> None:
+        super().__init__(settings.VISAGE_API_RATE)
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        if self.rate != settings.VISAGE_API_RATE:
+            self.rate = settings.VISAGE_API_RATE
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+def throttles() -> list[UserRateThrottle]:
+    return [ApiRateThrottle()]
+
+
+class PageQuery(Schema):
+    limit: int = Field(50, ge=1, le=200, description="How many results, 1-200.")
+    offset: int = Field(0, ge=0, description="How many results to skip.")
+
+
+def page_of(items, count: int, query: PageQuery, shown=lambda item: item) -> dict:
+    """One page of ``items`` (a queryset or list of ``count`` things), each ``shown``."""
+    end = query.offset + query.limit
+    return {"count": count, "next_offset": end if end < count else None,
+            "results": [shown(item) for item in items[query.offset : end]]}
 
 
 class Page(PaginationBase):
     """``?limit=&offset=``; answers ``count`` (all matches), ``next_offset`` (null on the
     last page) and ``results``."""
 
-    class Input(Schema):
-        limit: int = Field(50, ge=1, le=200, description="How many results, 1-200.")
-        offset: int = Field(0, ge=0, description="How many results to skip.")
+    Input = PageQuery
 
     class Output(Schema):
         count: int
@@ -75,11 +108,8 @@ class Page(PaginationBase):
 
     items_attribute = "results"
 
-    def paginate_queryset(self, queryset, pagination: Input, request: HttpRequest, **params):
-        count = self._items_count(queryset)
-        end = pagination.offset + pagination.limit
-        return {"count": count, "next_offset": end if end < count else None,
-                "results": list(queryset[pagination.offset : end])}
+    def paginate_queryset(self, queryset, pagination: PageQuery, request: HttpRequest, **params):
+        return page_of(queryset, self._items_count(queryset), pagination)
 
 
 class ErrorOut(Schema):

@@ -164,12 +164,16 @@ def people_chosen(*, owner, person_ids) -> list[Person] | None:
     return [found[i] for i in wanted] if len(found) == len(wanted) else None
 
 
-def photos_with_people(*, owner, people: list[Person]) -> QuerySet[Photo]:
+def photos_with_people(*, owner, people: list[Person], album=None, library=None, missing: bool | None = None) -> QuerySet[Photo]:
     """The owner's photos in which every one of ``people`` has a face (the faces their
-    pages show: confirmed, named or grouped), by date taken, undated last."""
+    pages show: confirmed, named or grouped), by date taken, undated last; no people: all
+    the owner's photos. Narrowed to an ``album``, a ``library``, or the photos whose
+    library file is (not) ``missing``, when given."""
     together = Photo.objects.filter(owner=owner)
     for person in people:  # one join per person: the photo must hold a face of each
         together = together.filter(faces__person=person)
+    narrowed = {"album": album, "library": library, "missing": missing}
+    together = together.filter(**{key: value for key, value in narrowed.items() if value is not None})
     # Counted outside those joins, which would count only the last person's faces.
     return (
         Photo.objects.filter(pk__in=together.values("pk")).defer("thumbnail")

@@ -12,7 +12,7 @@ from webapp.core.broker import send_quietly
 from webapp.core.jobs import Claim, JobHeartbeat, job_claim
 from webapp.photos.library_scan import library_scan
 from webapp.photos.models import Library, LibraryScan
-from webapp.photos.services import album_create
+from webapp.photos.services import album_create, photos_deleting
 
 SCAN_TASK = "photos.library_scan_execute"
 NOT_QUEUED = "The scan could not be queued (the task queue is unreachable); try again later."
@@ -77,6 +77,24 @@ def scan_start(*, library: Library, created_by=None, queue: bool = True) -> Libr
         if queue:
             transaction.on_commit(send)
     return scan
+
+
+@transaction.atomic
+def library_remove(*, library: Library) -> int:
+    """Forget a library in Visage: its photos with their faces, names and thumbnails (all
+    rows of the database), its scans and its album. Nothing in the folder is touched: a
+    library photo has no stored copy, and its file is only ever read. Refused while a scan
+    runs, which would go on adding photos of the library. Returns how many photos went."""
+    library = Library.objects.select_for_update().get(pk=library.pk)
+    scan = library.scans.filter(status__in=LibraryScan.OPEN).first()
+    if scan is not None and not scan.fail_if_stale():
+        raise LibraryError("A scan of this library is running: remove the library once it has finished.")
+    photos = list(library.photos.defer("thumbnail"))
+    afterwards = photos_deleting(photos)
+    library.album.delete()  # takes the library, its scans and photos, and their faces along
+    for after in afterwards:
+        after()
+    return len(photos)
 
 
 def libraries_rescan() -> int:

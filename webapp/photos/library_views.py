@@ -1,7 +1,9 @@
 """Pages of the external libraries: the list (with the form to add a folder), one
-library with its scan's progress and per-file errors, the rescan button."""
+library with its scan's progress and per-file errors, the rescan button, and removing a
+library after a confirm page."""
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -54,3 +56,19 @@ def library_rescan(request, library_id: int):
     library = _library_or_404(request, library_id)
     libraries.scan_start(library=library, created_by=request.user)
     return redirect("library-detail", library_id=library.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def library_remove(request, library_id: int):
+    """GET: what removing the library takes away and what it leaves (the files); POST: remove it."""
+    library = _library_or_404(request, library_id)
+    if request.method == "POST":
+        try:
+            count = libraries.library_remove(library=library)
+        except libraries.LibraryError as exc:
+            messages.error(request, str(exc))
+            return redirect("library-detail", library_id=library.pk)
+        messages.info(request, f"Library {library.root} removed from Visage with its {count} photo{'s' if count != 1 else ''}; "
+                               "the files in the folder are untouched.")
+        return redirect("library-list")
+    return render(request, "photos/library_remove.html", {"library": library})

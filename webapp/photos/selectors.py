@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from webapp.photos.models import Album, Library, LibraryScan, Photo, RegionImport
 
@@ -16,6 +16,7 @@ def album_list(*, owner) -> QuerySet[Album]:
             photo_count=Count("photos", distinct=True),
             face_count=Count("photos__faces"),
             cover_photo_id=Subquery(cover.values("pk")[:1]),
+            library_pk=F("library__id"),
         )
         .order_by("-created_at")
     )
@@ -23,6 +24,11 @@ def album_list(*, owner) -> QuerySet[Album]:
 
 def album_for_owner(*, owner, album_id: int) -> Album | None:
     return Album.objects.filter(owner=owner, pk=album_id).first()
+
+
+def album_with_counts(*, owner, album_id: int) -> Album | None:
+    """One album as ``album_list`` shows it."""
+    return album_list(owner=owner).filter(pk=album_id).first()
 
 
 def album_photos(*, album: Album) -> QuerySet[Photo]:

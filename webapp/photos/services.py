@@ -43,13 +43,68 @@ class AlbumError(ValueError):
 LIBRARY_ALBUM = "this album shows a library folder: add the file to the folder and rescan the library"
 
 
-def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
+def _album_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise AlbumError("An album needs a name.")
     if len(name) > 200:
         raise AlbumError("Album names are at most 200 characters.")
-    return Album.objects.create(owner=owner, name=name)
+    return name
+
+
+def album_create(*, owner: AbstractBaseUser, name: str) -> Album:
+    return Album.objects.create(owner=owner, name=_album_name(name))
+
+
+def album_rename(*, album: Album, name: str) -> Album:
+    album.name = _album_name(name)
+    album.save(update_fields=["name"])
+    return album
+
+
+@transaction.atomic
+def album_delete(*, album: Album) -> int:
+    """Delete an album with its photos, their faces and stored files (as ``photo_delete``
+    does for one). A library's album is refused: removing the library is what forgets it
+    (``libraries.library_remove``). Returns how many photos went."""
+    if Library.objects.filter(album_id=album.pk).exists():
+        raise AlbumError("This album shows a library folder: remove the library instead (its files stay where they are).")
+    photos = list(album.photos.defer("thumbnail"))
+    afterwards = photos_deleting(photos)
+    _files_remove_on_commit(photos)
+    album.delete()
+    for after in afterwards:
+        after()
+    return len(photos)
+
+
+def photos_deleting(photos: Iterable[Photo]) -> list:
+    """Send ``photo_deleting`` for each photo before its rows go; the receivers' reactions
+    to run once they are gone, one per receiver (the last one it gave): a reaction reads
+    the owner's whole library (people's names refresh), so removing an album or a library
+    of many photos runs it once, not once a photo."""
+    afterwards = {}
+    for photo in photos:
+        for receiver, after in photo_deleting.send(sender=Photo, photo=photo):
+            if after:
+                afterwards[receiver] = after
+    return list(afterwards.values())
+
+
+def _files_remove_on_commit(photos: Iterable[Photo]) -> None:
+    """The stored uploads of these photos go once their deletion has committed: a rollback
+    keeps both, and a store that fails to delete leaves an orphan object (logged), never a
+    row without its file. A library photo has no stored file; its file is never touched."""
+    stored = [(photo.pk, photo.file.storage, photo.file.name) for photo in photos if photo.file]
+
+    def remove_files() -> None:
+        for photo_id, storage, name in stored:
+            try:
+                storage.delete(name)
+            except OSError:
+                logger.exception("photo %s deleted but its file %s was not", photo_id, name)
+
+    transaction.on_commit(remove_files)
 
 
 @transaction.atomic
@@ -57,27 +112,16 @@ def photo_delete(*, photo: Photo) -> None:
     """Delete a photo with its faces, then its stored file (through the storage API, so
     local disk and S3 alike). The apps above react through ``photo_deleting`` (people
     recomputes the name suggestions that leaned on its confirmed faces); people emptied
-    by it stay in the database but off the people page.
-
-    The file goes only once the deletion has committed: a rollback keeps both, and a store
-    that fails to delete leaves an orphan object (logged), never a row without its file."""
+    by it stay in the database but off the people page."""
     if photo.library_id is not None:
         # Its file is the library's, never Visage's to delete, and the next scan would
         # bring the photo back.
         raise AlbumError("This photo belongs to a library folder: remove the file from the folder and rescan.")
-    photo_id, storage, name = photo.pk, photo.file.storage, photo.file.name
-    afterwards = [after for _receiver, after in photo_deleting.send(sender=Photo, photo=photo) if after]
+    afterwards = photos_deleting([photo])
+    _files_remove_on_commit([photo])
     photo.delete()
     for after in afterwards:
         after()
-
-    def remove_file() -> None:
-        try:
-            storage.delete(name)
-        except OSError:
-            logger.exception("photo %s deleted but its file %s was not", photo_id, name)
-
-    transaction.on_commit(remove_file)
 
 
 def photo_ingest(*, owner: AbstractBaseUser, album: Album, source: BinaryIO, original_name: str) -> FileOutcome:

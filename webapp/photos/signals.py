@@ -4,7 +4,8 @@ from django.dispatch import Signal
 # Sent by photo_delete inside its transaction, before the photo's rows go, with ``photo``.
 # A receiver that must react once they are gone (its derived data leaned on them) returns
 # a function of no arguments; photo_delete calls it after the deletion, still inside the
-# transaction, so the deletion and the reaction commit together.
+# transaction, so the deletion and the reaction commit together. When an album or a
+# library goes with many photos, each receiver's last function is called once, for all.
 photo_deleting = Signal()
 
 # Sent by a library scan inside its transaction when a photo's file is gone, before the

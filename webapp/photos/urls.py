@@ -16,4 +16,5 @@ urlpatterns = [
     path("libraries/<int:library_id>/", library_views.library_detail, name="library-detail"),
     path("libraries/<int:library_id>/scan/", library_views.library_scan_progress, name="library-scan-progress"),
     path("libraries/<int:library_id>/rescan/", library_views.library_rescan, name="library-rescan"),
+    path("libraries/<int:library_id>/remove/", library_views.library_remove, name="library-remove"),
 ]

@@ -10,11 +10,13 @@ from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status
 
-from webapp.core.apikit import ApiError, responses
+from webapp.core.apikit import ApiError, PageQuery, not_found, page_of, responses
 from webapp.faces.api import FaceOut, face_out
+from webapp.faces.photo_api import PhotoOut, photo_out
+from webapp.faces.selectors import face_list
 from webapp.people import faceedits
 from webapp.people import selectors as people_selectors
-from webapp.photos.selectors import photo_for_owner
+from webapp.photos import selectors as photo_selectors
 from webapp.search import selectors, services
 from webapp.search.selectors import PersonGuess, SimilarFace
 
@@ -207,12 +209,8 @@ def verify(request: HttpRequest):
     }
 
 
-class PhotoFound(Schema):
-    id: int
-    name: str
-    faces: int
-    taken_at: str | None
-    url: str
+class PhotoFound(PhotoOut):
+    faces: int  # how many faces it holds
 
 
 class PersonRef(Schema):
@@ -220,35 +218,42 @@ class PersonRef(Schema):
     name: str
 
 
-class PhotosTogether(Schema):
-    people: list[PersonRef]
+class PhotosFound(Schema):
+    people: list[PersonRef]  # those asked for, in the order given
     count: int
+    next_offset: int | None
     results: list[PhotoFound]
 
 
-class TogetherQuery(Schema):
-    person: list[int] = Field([], description="Repeat for each person who must be in the photo.")
-    limit: int = Field(50, ge=1, le=200)
-    offset: int = Field(0, ge=0)
+class PhotoQuery(PageQuery):
+    person: list[int] = Field([], description="Repeat for each person who must be in the photo: "
+                                              "?person=3&person=9 is the photos with both.")
+    album: int | None = Field(None, description="Only the photos of this album.")
+    library: int | None = Field(None, description="Only the photos of this library.")
+    missing: bool | None = Field(None, description="true: only library photos whose file was gone at the last scan; "
+                                                   "false: only those that are there.")
 
 
-@router.get("/photos", response=responses(PhotosTogether), url_name="photos-with-people")
-def photos_with_people(request: HttpRequest, query: Query[TogetherQuery]):
-    """The photos in which every ``?person=<id>`` (repeated) has a face, newest first."""
+@router.get("/photos", response=responses(PhotosFound), url_name="photos", tags=["photos"])
+def photo_list(request: HttpRequest, query: Query[PhotoQuery]):
+    """Your photos, newest first (by date taken, undated last), narrowed by the filters
+    given: the people who must all be in them, an album, a library, missing files."""
     people = people_selectors.people_chosen(owner=request.user, person_ids=query.person)
     if people is None:
         raise ApiError("No such person.", status=404)
-    if not people:
-        raise ApiError("Give one or more people as ?person=<id>.")
-    photos = people_selectors.photos_with_people(owner=request.user, people=people)
-    return {
-        "people": [{"id": p.pk, "name": str(p)} for p in people],
-        "count": photos.count(),
-        "results": [{"id": photo.pk, "name": photo.original_name, "faces": photo.face_count,
-                     "taken_at": photo.taken_at.isoformat() if photo.taken_at else None,
-                     "url": request.build_absolute_uri(reverse("photo-detail", args=[photo.pk]))}
-                    for photo in photos[query.offset : query.offset + query.limit]],
-    }
+    narrowed = {}
+    if query.album is not None:
+        narrowed["album"] = photo_selectors.album_for_owner(owner=request.user, album_id=query.album)
+        if narrowed["album"] is None:
+            raise not_found("album", query.album)
+    if query.library is not None:
+        narrowed["library"] = photo_selectors.library_for_owner(owner=request.user, library_id=query.library)
+        if narrowed["library"] is None:
+            raise not_found("library", query.library)
+    photos = people_selectors.photos_with_people(owner=request.user, people=people, missing=query.missing, **narrowed)
+    return {"people": [{"id": p.pk, "name": str(p)} for p in people],
+            **page_of(photos, photos.count(), query,
+                      lambda photo: {**photo_out(request, photo), "faces": photo.face_count})}
 
 
 class NotAFaceOut(Schema):
@@ -270,12 +275,25 @@ class DrawnFaceIn(Schema):
     name: str = Field("", description="who it is; left out or empty leaves the face unnamed")
 
 
-@router.post("/photos/{photo_id}/faces", response=responses(FaceOut, 201), url_name="face-add")
+def _photo_id(request, photo_id: int) -> int:
+    if photo_selectors.photo_for_owner(owner=request.user, photo_id=photo_id) is None:
+        raise not_found("photo", photo_id)
+    return photo_id
+
+
+# Beside "add a face": one path is one router's (a second router's would answer 405).
+@router.get("/photos/{int:photo_id}/faces", response=responses(list[FaceOut]), url_name="photo-faces", tags=["photos"])
+def photo_faces(request: HttpRequest, photo_id: int):
+    """The photo's faces, left to right."""
+    return [face_out(request, face)
+            for face in face_list(owner=request.user).filter(photo_id=_photo_id(request, photo_id)).order_by("box_x0")]
+
+
+@router.post("/photos/{int:photo_id}/faces", response=responses(FaceOut, 201), url_name="face-add")
 def face_add(request: HttpRequest, photo_id: int, body: DrawnFaceIn):
     """A face the detector missed, drawn by hand: aligned from the box, embedded and kept
     through re-processing."""
-    if photo_for_owner(owner=request.user, photo_id=photo_id) is None:
-        raise ApiError(f"No photo with id {photo_id}.", status=404)
+    _photo_id(request, photo_id)
     face = faceedits.face_add(owner=request.user, photo_id=photo_id, box=body.box, name=body.name)
     face = services.library_face(owner=request.user, face_id=face.pk)  # with its photo and person, as every answer shows it
     return Status(201, face_out(request, face))
