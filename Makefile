@@ -20,11 +20,13 @@ run: install
 	$(PY) -m webapp.localstack
 
 # Debian packages the tests drive: docker-compose 1.29 validates docker-compose.yml
-# without an engine; chromium is the real browser of the end-to-end tests.
+# without an engine; chromium is the real browser of the end-to-end tests; curl and jq run
+# the examples of docs/api.md.
 system-test-deps:
-	@command -v docker-compose >/dev/null && command -v chromium >/dev/null || { \
+	@command -v docker-compose >/dev/null && command -v chromium >/dev/null && command -v curl >/dev/null \
+	  && command -v jq >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq docker-compose chromium >/dev/null; }
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq docker-compose chromium curl jq >/dev/null; }
 
 test: install system-test-deps
 	$(PY) -m pytest

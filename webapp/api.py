@@ -14,6 +14,8 @@ from webapp.faces import photo_api
 from webapp.faces.drawn import DrawError
 from webapp.people import api as people_api
 from webapp.people import jobs_api as people_jobs_api
+from webapp.people import metadata_api
+from webapp.people.metadata_export import ExportError
 from webapp.people.services import EditError
 from webapp.photos import api as photos_api
 from webapp.photos.libraries import LibraryError
@@ -39,9 +41,11 @@ api.add_router("", photo_api.router)
 api.add_router("", search_api.router)
 api.add_router("", people_api.router)
 api.add_router("", people_jobs_api.router)
+api.add_router("", metadata_api.router)
 
 # The apps' own refusals, each answered with the one error body (apikit.ErrorOut).
-REFUSALS = (ApiError, QueryError, EditError, DrawError, AlbumError, LibraryError, UploadRejected, ZipRejected, TokenError)
+REFUSALS = (ApiError, QueryError, EditError, DrawError, AlbumError, LibraryError, UploadRejected, ZipRejected, TokenError,
+            ExportError)
 
 
 def _error(request: HttpRequest, message: str, status: int, **more):

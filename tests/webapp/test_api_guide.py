@@ -34,7 +34,7 @@ def test_the_guides_examples_work(live_server, albums_dir, tmp_path):
     for name in ("bbt3.jpg", "bbt5.jpg"):
         shutil.copy(albums_dir / "bbt" / name, photos / name)
     secret = token_create(user=make_user("alice"), name="guide")[1]
-    run = subprocess.run(["bash", "-euo", "pipefail", "-c", guide_script()], capture_output=True, text=True, timeout=300,
+    run = subprocess.run(["bash", "-euo", "pipefail", "-c", guide_script()], capture_output=True, text=True, timeout=300, cwd=tmp_path,
                          env={"PATH": "/usr/bin:/bin", "VISAGE": live_server.url, "TOKEN": secret, "PHOTOS": str(photos)})
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()

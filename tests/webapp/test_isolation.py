@@ -88,7 +88,8 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
             "api:face-detail", "api:person-detail", "api:person-edit", "api:person-faces", "api:person-merge",
             "api:person-split", "api:grouping-run", "api:album",
             "api:album-upload", "api:album-progress", "api:photo", "api:photo-faces", "api:library", "api:library-scan",
-            "api:library-rescan", "library-remove", "token-revoke"} <= set(checked)
+            "api:library-rescan", "library-remove", "token-revoke", "api:photo-regions", "api:photo-regions-import",
+            "api:photo-metadata-xmp", "api:photo-download-named", "api:photo-sidecar-write", "api:album-names-export"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
     rachel = Person.objects.get(pk=alices_things["person_id"])

@@ -20,7 +20,8 @@ def _photo_or_404(request, photo_id: int):
     return photo
 
 
-def _download(content: bytes, content_type: str, filename: str) -> HttpResponse:
+def attachment(content: bytes, content_type: str, filename: str) -> HttpResponse:
+    """A download of ``content`` (also the API's, webapp/people/metadata_api.py)."""
     response = HttpResponse(content, content_type=content_type)
     # The name the photo had, as a download name only (quotes and controls taken out).
     safe = "".join(c for c in filename if c.isprintable() and c not in '"\\') or "photo"
@@ -36,7 +37,7 @@ def photo_metadata_xmp(request, photo_id: int):
         content = photo_sidecar_bytes(photo=photo)
     except ExportError as exc:
         raise Http404(str(exc)) from exc
-    return _download(content, "application/rdf+xml", f"{Path(photo.original_name).name}.xmp")
+    return attachment(content, "application/rdf+xml", f"{Path(photo.original_name).name}.xmp")
 
 
 @require_GET
@@ -47,7 +48,7 @@ def photo_download_named(request, photo_id: int):
     except ExportError as exc:
         messages.error(request, str(exc))
         return redirect("photo-detail", photo_id=photo.pk)
-    return _download(content, "image/jpeg", Path(photo.original_name).name)
+    return attachment(content, "image/jpeg", Path(photo.original_name).name)
 
 
 @require_POST
