@@ -89,9 +89,11 @@ def test_every_url_with_an_id_is_404_for_another_user(client, alices_things, use
             "api:person-split", "api:grouping-run", "api:album",
             "api:album-upload", "api:album-progress", "api:photo", "api:photo-faces", "api:library", "api:library-scan",
             "api:library-rescan", "library-remove", "token-revoke", "api:photo-regions", "api:photo-regions-import",
-            "api:photo-metadata-xmp", "api:photo-download-named", "api:photo-sidecar-write", "api:album-names-export"} <= set(checked)
+            "api:photo-metadata-xmp", "api:photo-download-named", "api:photo-sidecar-write", "api:album-names-export",
+            "album-rename", "album-delete"} <= set(checked)
     # Mallory's posts changed nothing of Alice's.
     assert Photo.objects.filter(pk=alices_things["photo_id"], owner=user).exists()
+    assert Album.objects.get(pk=alices_things["album_id"]).name == "Friends"
     rachel = Person.objects.get(pk=alices_things["person_id"])
     assert rachel.name == "Rachel" and not rachel.hidden and rachel.faces.count() >= 1
     assert Face.objects.filter(pk=alices_things["face_id"]).exists() and not DismissedFace.objects.exists()

@@ -56,6 +56,34 @@ def album_detail(request, album_id: int):
     )
 
 
+@require_POST
+def album_rename(request, album_id: int):
+    album = _album_or_404(request, album_id)
+    try:
+        services.album_rename(album=album, name=request.POST.get("name", ""))
+    except services.AlbumError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Album renamed to “{album.name}”.")
+    return redirect("album-detail", album_id=album.pk)
+
+
+@require_http_methods(["GET", "POST"])
+def album_delete(request, album_id: int):
+    """GET: what deleting the album takes with it; POST: delete it."""
+    album = _album_or_404(request, album_id)
+    if request.method == "POST":
+        try:
+            count = services.album_delete(album=album)
+        except services.AlbumError as exc:
+            messages.error(request, str(exc))
+            return redirect("album-detail", album_id=album.pk)
+        messages.info(request, f"Album “{album.name}” deleted with its {count} photo{'s' if count != 1 else ''}.")
+        return redirect("album-list")
+    return render(request, "photos/album_delete.html", {"album": album, "photos": album.photos.count(),
+                                                       "library": selectors.library_for_album(album=album)})
+
+
 @require_GET
 def album_progress(request, album_id: int):
     album = _album_or_404(request, album_id)
