@@ -12,6 +12,7 @@ from pathlib import Path
 from django.conf import settings
 
 from webapp.faces.models import Face
+from webapp.faces.services import SAME_FACE_IOU
 from webapp.photos.face_regions import Box, frame_of, jpeg_with_regions, sidecar_with_regions
 from webapp.photos.models import Album, Photo
 from webapp.photos.originals import photo_open, sidecar_target
@@ -36,6 +37,17 @@ def photo_regions_export(*, photo: Photo) -> list[tuple[str, Box]]:
     return [(f.person.name, (f.box_x0 / w, f.box_y0 / h, f.box_x1 / w, f.box_y1 / h)) for f in faces]
 
 
+def faces_seen(photo: Photo) -> list[Box]:
+    """Every face Visage has on the photo, named or not, as fractions of the shown photo:
+    the regions an export speaks for (the import matches a region to a face by the same
+    overlap, SAME_FACE_IOU). A region elsewhere is kept as the other program wrote it."""
+    if not (photo.width and photo.height):
+        return []
+    w, h = photo.width, photo.height
+    return [(x0 / w, y0 / h, x1 / w, y1 / h)
+            for x0, y0, x1, y1 in Face.objects.filter(photo=photo).values_list("box_x0", "box_y0", "box_x1", "box_y1")]
+
+
 def _original(photo: Photo) -> bytes:
     try:
         with photo_open(photo) as handle:
@@ -54,14 +66,16 @@ def _existing_sidecar(photo: Photo) -> bytes | None:
 def photo_sidecar_bytes(*, photo: Photo) -> bytes:
     """The photo's XMP sidecar with its confirmed names as MWG regions (a library photo's
     own sidecar, if it has one, with only its regions replaced)."""
-    return sidecar_with_regions(photo_regions_export(photo=photo), frame_of(_original(photo)), _existing_sidecar(photo))
+    return sidecar_with_regions(photo_regions_export(photo=photo), frame_of(_original(photo)), _existing_sidecar(photo),
+                                seen=faces_seen(photo), same_face_iou=SAME_FACE_IOU)
 
 
 def photo_jpeg_with_names(*, photo: Photo) -> bytes:
     """A copy of the photo (a JPEG) with its confirmed names embedded as MWG regions."""
     if photo.image_format.lower() not in ("jpeg", "jpg"):
         raise ExportError("Only a JPEG can be downloaded with the names inside; download the XMP sidecar instead.")
-    return jpeg_with_regions(_original(photo), photo_regions_export(photo=photo))
+    return jpeg_with_regions(_original(photo), photo_regions_export(photo=photo), seen=faces_seen(photo),
+                             same_face_iou=SAME_FACE_IOU)
 
 
 

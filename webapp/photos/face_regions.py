@@ -252,29 +252,71 @@ def _mwg_fields(regions: Sequence[tuple[str, Box]], frame: StoredFrame) -> dict[
     return fields
 
 
-def _regions_replaced(content: bytes, regions: Sequence[tuple[str, Box]], frame: StoredFrame) -> bytes:
+def _carried_over(data: dict, frame: StoredFrame, seen: Sequence[Box] | None, same_face_iou: float) -> list[dict[str, str]]:
+    """The MWG regions already in ``data`` that an export keeps, as their fields (the keys
+    under ``RegionList[i]/``): regions that are not faces (a pet, a focus area), and faces
+    that overlap none of the photo's detected faces (``seen``, fractions of the shown
+    photo), which Visage never had a word on, such as a face its detector missed. Only the
+    faces Visage found take Visage's word: its name, or none. ``seen`` None: every face is
+    Visage's."""
+    kept = []
+    for fields in _items(data, MWG_ITEM).values():
+        if fields.get("mwg-rs:Type", "Face") != "Face":
+            kept.append(fields)
+            continue
+        if seen is None:
+            continue
+        try:
+            box = stored_to_shown(_fraction_box(*(fields.get(f"mwg-rs:Area/stArea:{k}") for k in "xywh"), centred=True),
+                                  frame.orientation)
+        except _Refused:
+            kept.append(fields)  # not Visage's to judge
+            continue
+        if not any(box_iou(box, face) >= same_face_iou for face in seen):
+            kept.append(fields)
+    return kept
+
+
+def _carried_fields(kept: Sequence[dict[str, str]], first_index: int) -> dict[str, str]:
+    """``kept`` regions written again, as they were, from ``RegionList[first_index]`` on."""
+    fields = {}
+    for index, region in enumerate(kept, start=first_index):
+        item = f"{MWG}/mwg-rs:RegionList[{index}]"
+        fields[item] = "type=Struct"
+        for key, value in region.items():  # in document order: a struct or array before its members
+            fields[f"{item}/{key}"] = value.replace('"', "") if value.startswith('type="') else value
+    return fields
+
+
+def _regions_replaced(content: bytes, regions: Sequence[tuple[str, Box]], frame: StoredFrame,
+                      kept: Sequence[dict[str, str]] = ()) -> bytes:
     """``content`` (an image or an XMP packet) with its MWG regions, and only those,
-    replaced by ``regions``."""
+    replaced by ``regions`` and the ``kept`` ones (_carried_over) after them."""
     opened = pyexiv2.ImageData(content)
     try:
-        stale = [key for key in opened.read_xmp() if key == MWG or key.startswith(f"{MWG}/")]
+        data = opened.read_xmp()
+        stale = [key for key in data if key == MWG or key.startswith(f"{MWG}/")]
         if stale:
             opened.modify_xmp({key: None for key in reversed(stale)})  # members before their struct
-            if not regions and not opened.read_xmp():
+            if not regions and not kept and not opened.read_xmp():
                 opened.clear_xmp()  # exiv2 writes no empty packet over a full one: drop the packet
-        if regions:
-            opened.modify_xmp(_mwg_fields(regions, frame))
+        if regions or kept:
+            opened.modify_xmp(_mwg_fields(regions, frame) | _carried_fields(kept, len(regions) + 1))
         return opened.get_bytes()
     finally:
         opened.close()
 
 
-def _has_regions(content: bytes) -> bool:
+def _xmp_of(content: bytes) -> dict:
     opened = pyexiv2.ImageData(content)
     try:
-        return any(key.startswith(MWG) for key in opened.read_xmp())
+        return opened.read_xmp()
     finally:
         opened.close()
+
+
+def _has_regions(content: bytes) -> bool:
+    return any(key.startswith(MWG) for key in _xmp_of(content))
 
 
 def _blank_packet() -> bytes:
@@ -290,19 +332,26 @@ def _blank_packet() -> bytes:
         opened.close()
 
 
-def sidecar_with_regions(regions: Sequence[tuple[str, Box]], frame: StoredFrame, existing: bytes | None = None) -> bytes:
+def sidecar_with_regions(regions: Sequence[tuple[str, Box]], frame: StoredFrame, existing: bytes | None = None, *,
+                         seen: Sequence[Box] | None = None, same_face_iou: float = 1.0) -> bytes:
     """The bytes of an XMP sidecar holding ``regions`` as MWG regions: ``existing`` (a
-    sidecar already there) with only its MWG regions replaced, else a new one."""
+    sidecar already there) with only its MWG regions replaced, keeping those that are not
+    faces and, given the photo's detected faces (``seen``), the faces none of them
+    overlaps by ``same_face_iou``; else a new one."""
     if existing:
-        replaced = _regions_replaced(existing, regions, frame)
-        if regions or not _has_regions(replaced):
+        kept = _carried_over(_xmp_of(existing), frame, seen, same_face_iou)
+        replaced = _regions_replaced(existing, regions, frame, kept)
+        if regions or kept or not _has_regions(replaced):
             return replaced
         # A sidecar of nothing but regions, all gone: exiv2 keeps a sidecar's old packet
         # rather than write an empty one, so a new one replaces it.
     return _regions_replaced(_blank_packet(), regions, frame)
 
 
-def jpeg_with_regions(image: bytes, regions: Sequence[tuple[str, Box]]) -> bytes:
-    """A copy of a JPEG's bytes with ``regions`` embedded as MWG regions; the pixel data
-    is copied as it is, never re-encoded."""
-    return _regions_replaced(image, regions, frame_of(image))
+def jpeg_with_regions(image: bytes, regions: Sequence[tuple[str, Box]], *, seen: Sequence[Box] | None = None,
+                      same_face_iou: float = 1.0) -> bytes:
+    """A copy of a JPEG's bytes with ``regions`` embedded as MWG regions (the ones already
+    there kept as sidecar_with_regions keeps them); the pixel data is copied as it is,
+    never re-encoded."""
+    frame = frame_of(image)
+    return _regions_replaced(image, regions, frame, _carried_over(_xmp_of(image), frame, seen, same_face_iou))

@@ -227,11 +227,11 @@ def test_round_trip_through_a_library_folder(user, albums_dir, tmp_path, setting
     with django_capture_on_commit_callbacks(execute=True):
         again = library_create(owner=fresh, folder=str(folder))
     assert library_names(again) == expected
-    # bbt5's own sidecar held another photo's faces: found no face, and the export, with
-    # no confirmed name to write there, took them out.
+    # bbt5's own sidecar held another photo's faces, where bbt5 has no face: Visage never
+    # had a word on them, so the export kept them as the other program wrote them.
     assert RegionImport.objects.get(photo__library=library, photo__relative_path="more/bbt5.jpg").unmatched == ["Leonard", "Sheldon"]
     assert {r.photo.relative_path: r.unmatched for r in RegionImport.objects.filter(photo__library=again)} == {
-        "bbt1.jpg": [], "bbt2.jpg": [], "bbt3.jpg": [], "more/bbt5.jpg": []}
+        "bbt1.jpg": [], "bbt2.jpg": [], "bbt3.jpg": [], "more/bbt5.jpg": ["Leonard", "Sheldon"]}
 
 
 def test_a_sidecar_tagged_after_indexing_is_read_by_the_next_rescan(user, albums_dir, tmp_path, settings,

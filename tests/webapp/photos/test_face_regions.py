@@ -185,3 +185,30 @@ def test_one_face_in_both_standards_counts_once(bbt2):
     both = (FIXTURES / "xmp" / "bbt2_wlpg_mp.xmp").read_bytes()
     found = regions_read(bbt2, [("bbt2.xmp", (FIXTURES / "xmp" / "bbt2_lightroom_mwg.xmp").read_bytes()), ("bbt2.jpg.xmp", both)])
     assert [(r.name, r.origin) for r in found.regions] == [("Leonard", "bbt2.xmp MWG"), ("Sheldon", "bbt2.xmp MWG")]
+
+
+def test_an_export_keeps_the_regions_visage_never_had_a_word_on(bbt2):
+    """Into an existing sidecar (digiKam's Leonard and Sheldon, plus a face Visage's
+    detector did not find and a pet), with Visage's faces at Leonard and Sheldon: Visage's
+    word replaces its own faces' regions (Leonard renamed, Sheldon unnamed there: dropped),
+    the other face and the pet stay as they were written."""
+    opened = pyexiv2.ImageData((FIXTURES / "xmp" / "bbt2_digikam_mwg.jpg.xmp").read_bytes())
+    base = "Xmp.mwg-rs.Regions/mwg-rs:RegionList"
+    for index, (name, kind, x) in enumerate([("Howard", "Face", "0.900000"), ("Rex", "Pet", "0.500000")], start=3):
+        item = f"{base}[{index}]"
+        opened.modify_xmp({item: "type=Struct", f"{item}/mwg-rs:Name": name, f"{item}/mwg-rs:Type": kind,
+                           f"{item}/mwg-rs:Area": "type=Struct", f"{item}/mwg-rs:Area/stArea:x": x,
+                           f"{item}/mwg-rs:Area/stArea:y": "0.100000", f"{item}/mwg-rs:Area/stArea:w": "0.080000",
+                           f"{item}/mwg-rs:Area/stArea:h": "0.100000", f"{item}/mwg-rs:Area/stArea:unit": "normalized"})
+    existing = opened.get_bytes()
+    opened.close()
+    frame = frame_of(bbt2)
+
+    written = sidecar_with_regions([("Leonard Hofstadter", LEONARD)], frame, existing, seen=[LEONARD, SHELDON], same_face_iou=0.4)
+    found = regions_read(bbt2, [("bbt2.jpg.xmp", written)])
+    assert [region.name for region in found.regions] == ["Leonard Hofstadter", "Howard"]
+    assert [(r.name, r.reason) for r in found.refused] == [("Rex", "it is not a face region (Type=Pet)")]
+    howard = found.regions[1].box
+    assert np.allclose(howard, (0.86, 0.05, 0.94, 0.15), atol=1e-6)  # as the other program wrote it
+    # Without the detected faces given, every face region is Visage's to write (a fixture).
+    assert [r.name for r in regions_read(bbt2, [("x.xmp", sidecar_with_regions([], frame, existing))]).regions] == []
