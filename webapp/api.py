@@ -91,8 +91,15 @@ def _http_error(request, exc: HttpError):
     return _error(request, message, exc.status_code)
 
 
+def _refused(request, exc):
+    response = _error(request, str(exc), getattr(exc, "status", 400))
+    if getattr(exc, "retry_after_s", None):
+        response["Retry-After"] = str(exc.retry_after_s)
+    return response
+
+
 for refusal in REFUSALS:
-    api.add_exception_handler(refusal, lambda request, exc: _error(request, str(exc), getattr(exc, "status", 400)))
+    api.add_exception_handler(refusal, _refused)
 
 
 def api_urls():

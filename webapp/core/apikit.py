@@ -3,11 +3,13 @@ paged and how fast one user may call. The API itself is put together in webapp/a
 each app keeps its endpoints in its own ``api.py`` router."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Field, Schema
 from ninja.pagination import PaginationBase
 from ninja.security import HttpBasicAuth, HttpBearer, SessionAuth
@@ -21,9 +23,10 @@ class ApiError(Exception):
     """A request the API refuses, answered as ``{"error": message}`` with ``status``. The
     apps' own errors (QueryError, EditError, ...) are mapped to the same body in webapp/api.py."""
 
-    def __init__(self, message: str, status: int = 400) -> None:
+    def __init__(self, message: str, status: int = 400, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after_s = retry_after_s  # sent as Retry-After: when to try again
 
 
 def not_found(what: str, pk: int) -> ApiError:
@@ -48,8 +51,11 @@ class PasswordAuth(HttpBasicAuth):
 
     def authenticate(self, request: HttpRequest, username: str, password: str):
         address = throttling.client_ip(request)
-        if throttling.login_locked_until(username=username, client_ip=address) is not None:
-            raise ApiError("Too many failed sign-in attempts: wait a while before trying again.", status=429)
+        locked_until = throttling.login_locked_until(username=username, client_ip=address)
+        if locked_until is not None:
+            wait = max(1, math.ceil((locked_until - timezone.now()).total_seconds()))
+            raise ApiError("Too many failed sign-in attempts: wait a while before trying again.", status=429,
+                           retry_after_s=wait)
         user = authenticate(request, username=username, password=password)
         if user is None:
             throttling.login_failure_record(username=username, client_ip=address)

@@ -96,6 +96,7 @@ def test_password_guesses_by_basic_auth_meet_the_sign_in_lock(user, settings):
     assert [client.get("/api/v1/albums", **basic("alice", f"guess {n}")).status_code for n in range(3)] == [401] * 3
     locked = client.get("/api/v1/albums", **basic("alice", PASSWORD))  # even the right one, for now
     assert locked.status_code == 429 and locked.json() == {"error": "Too many failed sign-in attempts: wait a while before trying again."}
+    assert 0 < int(locked["Retry-After"]) <= settings.VISAGE_LOGIN_FAILURE_WINDOW_S
     assert client.post("/accounts/login/", {"username": "alice", "password": PASSWORD}).status_code == 429  # one lock
 
 
