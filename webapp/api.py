@@ -24,6 +24,9 @@ from webapp.photos.validation import UploadRejected
 from webapp.photos.zipfiles import ZipRejected
 from webapp.search import api as search_api
 from webapp.search.services import QueryError
+from webapp.training import api as training_api
+from webapp.training.runs import RunRefused
+from webapp.training.switching import SwitchRefused
 
 api = NinjaAPI(
     title="Visage API",
@@ -42,6 +45,7 @@ api.add_router("", search_api.router)
 api.add_router("", people_api.router)
 api.add_router("", people_jobs_api.router)
 api.add_router("", metadata_api.router)
+api.add_router("", training_api.router)
 
 # The apps' own refusals, each answered with the one error body (apikit.ErrorOut).
 REFUSALS = (ApiError, QueryError, EditError, DrawError, AlbumError, LibraryError, UploadRejected, ZipRejected, TokenError,
@@ -91,14 +95,18 @@ def _http_error(request, exc: HttpError):
     return _error(request, message, exc.status_code)
 
 
+# Refused for the state things are in, not for the input.
+CONFLICTS = (RunRefused, SwitchRefused)
+
+
 def _refused(request, exc):
-    response = _error(request, str(exc), getattr(exc, "status", 400))
+    response = _error(request, str(exc), 409 if isinstance(exc, CONFLICTS) else getattr(exc, "status", 400))
     if getattr(exc, "retry_after_s", None):
         response["Retry-After"] = str(exc.retry_after_s)
     return response
 
 
-for refusal in REFUSALS:
+for refusal in REFUSALS + CONFLICTS:
     api.add_exception_handler(refusal, _refused)
 
 

@@ -20,8 +20,10 @@ from webapp.photos.services import album_create, photo_ingest
 pytestmark = pytest.mark.django_db
 
 # Staff-wide objects (model versions, training runs), not a user's: the Face model page's
-# URLs are forbidden to non-staff altogether (tests/webapp/training/test_model_page.py).
-STAFF_ONLY = {"model-run-cancel", "model-run-discard", "model-promote", "model-rollback"}
+# URLs are forbidden to non-staff altogether (tests/webapp/training/test_model_page.py and
+# test_model_api.py).
+STAFF_ONLY = {"model-run-cancel", "model-run-discard", "model-promote", "model-rollback",
+              "api:model-run", "api:model-run-cancel", "api:model-run-discard", "api:model-promote", "api:model-rollback"}
 
 # A valid body for the API's writes, so that Mallory's call gets past input checks and
 # meets the ownership check (an invalid body is refused with 400 before any id is read).

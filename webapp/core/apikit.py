@@ -4,6 +4,7 @@ each app keeps its endpoints in its own ``api.py`` router."""
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -133,3 +134,26 @@ def responses(ok: Any, status: int = 200, *also: int) -> dict:
     """An operation's ``response=``: its own answer, the shared error bodies, and the
     error statuses ``also`` that only this operation gives (such as 422)."""
     return {status: ok, **ERRORS, **{code: ErrorOut for code in also}}
+
+
+class JobOut(Schema):
+    """A background job (a grouping run, a face map, a retraining run, a model switch) as
+    its page's progress bar shows it."""
+
+    status: str = Field(description="queued, running, done or failed (failed also when its worker stopped); "
+                                    "a retraining run also finished, promoted, discarded or cancelled")
+    percent: int
+    message: str
+    error: str
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def job_out(job) -> dict:
+    """``job`` (a webapp.core.jobs.Job) as JobOut."""
+    return {
+        "status": "failed" if job.has_failed else job.status, "message": job.message, "error": job.failure if job.has_failed else "",
+        "percent": round(100 * job.progress_done / job.progress_total) if job.progress_total else (100 if job.status == job.Status.DONE else 0),
+        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
+    }

@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema
 from ninja.pagination import paginate
 from ninja.responses import Status
 
-from webapp.core.apikit import ApiError, Page, not_found, responses
+from webapp.core.apikit import ApiError, JobOut, Page, job_out, not_found, responses
 from webapp.people import selectors
 from webapp.people.api import Shown, absolute
 from webapp.people.facemap import facemap_points, facemap_request
@@ -20,16 +20,6 @@ from webapp.people.oplog import NothingToUndo, operation_undo
 router = Router()
 
 
-class JobOut(Schema):
-    status: Literal["queued", "running", "done", "failed"] = Field(description="failed also when its worker stopped")
-    percent: int
-    message: str
-    error: str
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-
 class GroupingRunOut(JobOut):
     id: int
     method: str
@@ -37,16 +27,8 @@ class GroupingRunOut(JobOut):
     url: str = Field(description="this run's progress (GET)")
 
 
-def _job_out(job) -> dict:
-    return {
-        "status": "failed" if job.has_failed else job.status, "message": job.message, "error": job.failure if job.has_failed else "",
-        "percent": round(100 * job.progress_done / job.progress_total) if job.progress_total else (100 if job.status == job.Status.DONE else 0),
-        "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
-    }
-
-
 def _run_out(request, run: GroupingRun) -> dict:
-    return {**_job_out(run), "id": run.pk, "method": run.method, "edited_since": getattr(run, "edited_since", False),
+    return {**job_out(run), "id": run.pk, "method": run.method, "edited_since": getattr(run, "edited_since", False),
             "url": absolute(request, "api:grouping-run", run.pk)}
 
 
@@ -97,7 +79,7 @@ class FaceMapOut(JobOut):
 
 def _map_out(request, face_map: FaceMap) -> dict:
     done = face_map.status == FaceMap.Status.DONE
-    return {**_job_out(face_map), "face_count": face_map.face_count,
+    return {**job_out(face_map), "face_count": face_map.face_count,
             "points": facemap_points(owner=request.user, face_map=face_map) if done else []}
 
 
