@@ -80,6 +80,7 @@ def test_removing_a_library_asks_first_and_leaves_the_files(browser, live_server
     shutil.copy(albums_dir / "friends" / "paul_rudd.jpg", folder / "paul.jpg")
     before = (folder / "paul.jpg").read_bytes()
     settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path / "allowed")]
+    settings.VISAGE_LIBRARY_WRITE_SIDECARS = True  # the page then offers to keep the names in the sidecars
     make_user("gina", password=PASSWORD)
     for size, (width, height) in VIEWPORTS.items():
         with page_of_size(browser, width, height) as page:
@@ -94,6 +95,8 @@ def test_removing_a_library_asks_first_and_leaves_the_files(browser, live_server
             assert "1 photo," in ask.inner_text() and "The files stay where they are" in ask.inner_text()
             confirm = page.locator("[data-testid=remove-library] button", has_text="Remove library")
             assert inside(confirm.bounding_box(), width, height)
+            keep = page.locator("[data-testid=keep-names] button")
+            assert keep.inner_text() == "Write the names to the sidecars first" and inside(keep.bounding_box(), width, height)
             assert page.evaluate("document.documentElement.scrollWidth") <= width
             screenshot(page, f"library-remove-{size}")
             confirm.click()
@@ -102,3 +105,4 @@ def test_removing_a_library_asks_first_and_leaves_the_files(browser, live_server
             assert "No libraries yet." in page.inner_text("main")
             screenshot(page, f"library-removed-{size}")
     assert (folder / "paul.jpg").read_bytes() == before
+    assert not (folder / "paul.jpg.xmp").exists()  # nothing written unless asked

@@ -7,6 +7,7 @@ from pathlib import Path
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from webapp.people.metadata_export import ExportError, album_names_export, photo_jpeg_with_names, photo_sidecar_bytes, photo_sidecar_write
@@ -76,4 +77,8 @@ def album_names_export_view(request, album_id: int):
         messages.info(request, f"Names written to {len(summary.written)} sidecar(s).")
         for name, reason in list(summary.failed.items())[:20]:
             messages.warning(request, f"{name}: {reason}")
+    # From the library's remove page: back there, the names now safe in the sidecars.
+    back = request.POST.get("next", "")
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
     return redirect("album-detail", album_id=album.pk)

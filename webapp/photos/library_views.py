@@ -3,6 +3,7 @@ library with its scan's progress and per-file errors, the rescan button, and rem
 library after a confirm page."""
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -71,4 +72,5 @@ def library_remove(request, library_id: int):
         messages.info(request, f"Library {library.root} removed from Visage with its {count} photo{'s' if count != 1 else ''}; "
                                "the files in the folder are untouched.")
         return redirect("library-list")
-    return render(request, "photos/library_remove.html", {"library": library})
+    return render(request, "photos/library_remove.html",
+                  {"library": library, "sidecars_writable": settings.VISAGE_LIBRARY_WRITE_SIDECARS})

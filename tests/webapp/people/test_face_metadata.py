@@ -257,3 +257,31 @@ def test_a_sidecar_tagged_after_indexing_is_read_by_the_next_rescan(user, albums
     assert names_on_faces(photo) == {"leonard": "Leonard", "sheldon": "Sheldon"}
     assert set(photo.faces.values_list("pk", flat=True)) == faces_before  # not processed again
     assert "sidecar" not in rescan()
+
+
+def test_names_written_to_the_sidecars_before_removing_a_library_come_back_with_it(
+        user, albums_dir, tmp_path, settings, alice_client, django_capture_on_commit_callbacks):
+    """The library's remove page offers to write the names to the sidecars first (where the
+    admin allows it) and comes back to itself; removed and added again, the folder brings
+    its photos back with those names."""
+    settings.VISAGE_LIBRARY_ROOTS = [str(tmp_path)]
+    settings.VISAGE_LIBRARY_WRITE_SIDECARS = True
+    (tmp_path / "bbt2.jpg").write_bytes((albums_dir / "bbt" / "bbt2.jpg").read_bytes())
+    with django_capture_on_commit_callbacks(execute=True):
+        library = library_create(owner=user, folder=str(tmp_path))
+    photo = library.photos.get()
+    leonard = max(photo.faces.all(), key=lambda f: box_iou(f.box, dict(hand_faces("bbt2.jpg"))["leonard"]))
+    faces_name(owner=user, face_ids=[leonard.pk], name="Leonard")
+    remove_url = reverse("library-remove", args=[library.pk])
+    page = alice_client.get(remove_url).content.decode()
+    assert "Write the names to the sidecars first" in page
+    answer = alice_client.post(reverse("album-names-export", args=[library.album_id]), {"next": remove_url})
+    assert answer.status_code == 302 and answer["Location"] == remove_url
+    assert (tmp_path / "bbt2.jpg.xmp").is_file()
+    foreign = alice_client.post(reverse("album-names-export", args=[library.album_id]), {"next": "https://elsewhere.example/"})
+    assert foreign["Location"] == reverse("album-detail", args=[library.album_id])  # never sent off the site
+    alice_client.post(remove_url)
+    assert not Photo.objects.filter(owner=user).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        again = library_create(owner=user, folder=str(tmp_path))
+    assert names_on_faces(again.photos.get()) == {"leonard": "Leonard"}
