@@ -32,7 +32,6 @@ import django  # noqa: E402
 django.setup()
 
 import numpy as np  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from PIL import Image  # noqa: E402

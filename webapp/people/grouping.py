@@ -115,7 +115,10 @@ def kept_apart(labels: np.ndarray, people: list[int | None], told_apart: set[fro
         return labels
     labels = labels.copy()
     next_label = int(labels.max()) + 1 if len(labels) else 0
-    for label in np.unique(labels[labels >= 0]):
+    involved = set().union(*told_apart)
+    # Only a cluster holding a face of someone told apart can join two such people.
+    suspects = {int(label) for label, person in zip(labels, people) if label >= 0 and person in involved}
+    for label in sorted(suspects):
         members = np.flatnonzero(labels == label)
         sizes = Counter(people[i] for i in members if people[i] is not None)
         if not any(frozenset((a, b)) in told_apart for a in sizes for b in sizes if a < b):

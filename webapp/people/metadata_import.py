@@ -48,7 +48,9 @@ def photo_regions_import(*, photo: Photo, found: RegionsRead | None = None) -> R
     found = photo_regions_read(photo) if found is None else found
     refused = [r.as_dict() for r in found.refused]
     width, height = photo.width or 0, photo.height or 0
-    faces = list(Face.objects.filter(photo=photo).select_related("person").defer("embedding", "thumbnail"))
+    # Most photos carry no regions: then their faces need not be read (a query per photo
+    # in the worker's path).
+    faces = list(Face.objects.filter(photo=photo).select_related("person").defer("embedding", "thumbnail")) if found.regions else []
     boxes = [(r.box[0] * width, r.box[1] * height, r.box[2] * width, r.box[3] * height) for r in found.regions]
     pairs = dict(boxes_match(boxes, [f.box for f in faces], SAME_FACE_IOU))
     unmatched = [r.name for i, r in enumerate(found.regions) if i not in pairs]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import Field, File, Query, Router, Schema
 from ninja.files import UploadedFile
 from ninja.responses import Status

@@ -22,7 +22,6 @@ from tests.conftest import FIXTURES, make_user
 from tests.samples import BBT_GROUP_PHOTOS
 from webapp.faces.models import Face
 from webapp.faces.tasks import photo_process
-from webapp.people.metadata_export import album_names_export
 from webapp.people.models import Operation, Person
 from webapp.people.oplog import operation_undo
 from webapp.people.services import faces_move, faces_name, faces_remove, person_rename

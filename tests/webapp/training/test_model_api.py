@@ -6,7 +6,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from tests.conftest import make_user
 from webapp.faces.models import EmbeddingModel
 from webapp.faces.selectors import embedding_model_active
 from webapp.training.models import ModelSwitch, TrainingRun
