@@ -10,7 +10,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def faces_copy(raw, rows) -> None:
     """Write synthetic faces fast with COPY: ``rows`` of (photo id, owner id, model id,
     embedding). COPY skips Django's defaults, so every NOT NULL column without a database
-    default is written here; call ``raw.commit()`` after."""
+    default is written here (the search copy of each vector is written by the table's
+    trigger, as for any insert); call ``raw.commit()`` after."""
     import django.utils.timezone
 
     now = django.utils.timezone.now()
@@ -22,6 +23,22 @@ def faces_copy(raw, rows) -> None:
                         "bytea", "timestamptz", "text", "text"])
         for photo_id, owner_id, model_id, vector in rows:
             copy.write_row((photo_id, owner_id, model_id, 0.0, 0.0, 10.0, 10.0, "[]", 1.0, vector, b"", now, "", "detected"))
+
+
+SEARCH_INDEX = "face_search_vector_hnsw"
+
+
+def search_index_drop(cursor) -> None:
+    """Drop the HNSW index that face searches use: a COPY of many faces with it in place
+    is far slower than building it afterwards (``search_index_create``)."""
+    cursor.execute(f"DROP INDEX IF EXISTS {SEARCH_INDEX}")
+
+
+def search_index_create(cursor, *, memory: str = "1GB") -> None:
+    """Build the index ``search_index_drop`` dropped, with the migration's settings."""
+    cursor.execute(f"SET maintenance_work_mem = '{memory}'")
+    cursor.execute(f"CREATE INDEX {SEARCH_INDEX} ON faces_facesearchvector USING hnsw (embedding vector_cosine_ops)"
+                   " WITH (m = 16, ef_construction = 64)")
 
 
 def use_no_database() -> None:

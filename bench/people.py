@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import bench_model_use, celeba_test_library, faces_copy, use_bench_database  # noqa: E402
+from bench.benchdb import bench_model_use, celeba_test_library, faces_copy, search_index_create, search_index_drop, use_bench_database  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -54,6 +54,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--naming-sizes", type=int, nargs="*", default=[10_000, 100_000],
                         help="libraries of this many synthetic faces named through the services")
     parser.add_argument("--naming-actions", type=int, default=30)
+    parser.add_argument("--layout-baseline", action="store_true",
+                        help="also time the grouping service (--service-sizes) with the vector index back on faces_face")
     parser.add_argument("--profile", action="store_true",
                         help="profile the grouping service (--service-sizes) and print where its time goes")
     parser.add_argument("--library", choices=["celeba5", "celeba_library", "longtail"],
@@ -77,7 +79,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
-from ml.grouping.cluster import group_embeddings, pairwise_scores  # noqa: E402
+from ml.grouping.cluster import group_embeddings, knn_graph, pairwise_scores  # noqa: E402
 from webapp.faces.models import Face  # noqa: E402
 from webapp.faces.selectors import embedding_model_active  # noqa: E402
 from webapp.people import services  # noqa: E402
@@ -281,16 +283,14 @@ def synthetic_owner(n: int):
             Photo(owner=owner, album=album, file="bench.jpg", original_name=f"{i}.jpg", content_hash=f"scale-{i}",
                   size_bytes=0, image_format="jpeg", status=Photo.Status.DONE) for i in range(n)
         )
-        with connection.cursor() as cursor:  # COPY with the vector index in place is far slower
-            cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+        with connection.cursor() as cursor:
+            search_index_drop(cursor)
         raw = connection.connection
         register_vector(raw)
         faces_copy(raw, ((photo.pk, owner.pk, model.pk, vector) for photo, vector in zip(photos, x)))
         raw.commit()
         with connection.cursor() as cursor:
-            cursor.execute("SET maintenance_work_mem = '1GB'")
-            cursor.execute("CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops)"
-                           " WITH (m = 16, ef_construction = 64)")
+            search_index_create(cursor)
     return owner, identity
 
 
@@ -317,6 +317,16 @@ def service_scale(sizes: list[int]) -> None:
         print(f"   {n:>7,} faces: grouping service end to end {seconds:6.1f} s ({result.groups:,} people, "
               f"{result.unsorted_faces:,} faces unsorted; precision {scores['precision']:.3f}, recall "
               f"{scores['recall']:.3f} on 3,000 faces)", flush=True)
+        if ARGS.layout_baseline:
+            old_layout_index(create=True)
+            try:
+                reset(owner)
+                start = time.perf_counter()
+                faces_group(owner=owner, method="hdbscan")
+                print(f"   {n:>7,} faces: the same service with the HNSW index on faces_face, as before migration "
+                      f"faces 0013 (baseline): {time.perf_counter() - start:6.1f} s", flush=True)
+            finally:
+                old_layout_index(create=False)
         # The clustering step alone on the same faces, without and with the merge step.
         from webapp.people.grouping import grouping_labels
 
@@ -327,21 +337,42 @@ def service_scale(sizes: list[int]) -> None:
             start = time.perf_counter()
             run()
             print(f"      clustering step only, {name}: {time.perf_counter() - start:.1f} s", flush=True)
+        graphs = {}
+        for name, bfloat16 in (("float32 products (before)", False), ("bfloat16 candidates, exact float32 ranks (now)", True)):
+            start = time.perf_counter()
+            graphs[name] = knn_graph(x, bfloat16=bfloat16)
+            print(f"      its exact 15-NN graph, {name}: {time.perf_counter() - start:.1f} s", flush=True)
+        before, now = graphs.values()
+        print(f"      the two graphs differ in {(abs(before - now) > 1e-6).nnz:,} of {before.nnz:,} edges", flush=True)
+
+
+def old_layout_index(*, create: bool) -> None:
+    """Put back (or drop again) the HNSW index on faces_face.embedding that migration faces
+    0013 moved to faces_facesearchvector: the layout the baselines measure."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if create:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            cursor.execute("CREATE INDEX bench_old_layout ON faces_face USING hnsw (embedding vector_cosine_ops)"
+                           " WITH (m = 16, ef_construction = 64)")
+        else:
+            cursor.execute("DROP INDEX bench_old_layout")
 
 
 def update_cost(owner, faces: int = 1000) -> None:
-    """What one face UPDATE costs with and without the HNSW index on the embedding: 1,000
-    faces each, an unindexed column changed, in a transaction rolled back (the index is
-    back afterwards)."""
+    """What one face UPDATE costs in faces_face as it is (no vector index: it lives on
+    faces_facesearchvector) and with an HNSW index on faces_face.embedding, the layout
+    before migration faces 0013 (the baseline): 1,000 faces each, an unindexed column
+    changed, in a transaction rolled back."""
     from django.db import connection, transaction
 
     ids = list(Face.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True)[: 2 * faces])
     timings = {}
     with transaction.atomic():
-        for name, part in (("with the HNSW index", ids[:faces]), ("without it", ids[faces:])):
-            if name == "without it":
-                with connection.cursor() as cursor:
-                    cursor.execute("DROP INDEX face_embedding_hnsw")
+        for name, part in (("as it is", ids[:faces]), ("with the HNSW index in faces_face (before)", ids[faces:])):
+            if name != "as it is":
+                old_layout_index(create=True)
             start = time.perf_counter()
             Face.objects.filter(pk__in=part).update(person_confidence=0.5)
             timings[name] = time.perf_counter() - start

@@ -25,7 +25,7 @@ USERS = 10
 DIM = 128
 
 
-from bench.benchdb import faces_copy, use_bench_database  # noqa: E402
+from bench.benchdb import SEARCH_INDEX, faces_copy, search_index_create, search_index_drop, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench")
 
@@ -105,17 +105,13 @@ def load(vectors: np.ndarray, identity: np.ndarray, owners, photos, model_id: in
 
 def build_index() -> tuple[float, int]:
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
-        cursor.execute("SET maintenance_work_mem = '2GB'")
+        search_index_drop(cursor)
         cursor.execute("SET max_parallel_maintenance_workers = 1")
         start = time.perf_counter()
-        cursor.execute(
-            "CREATE INDEX face_embedding_hnsw ON faces_face USING hnsw (embedding vector_cosine_ops) "
-            "WITH (m = 16, ef_construction = 64)"
-        )
+        search_index_create(cursor, memory="2GB")
         elapsed = time.perf_counter() - start
-        cursor.execute("ANALYZE faces_face")
-        cursor.execute("SELECT pg_relation_size('face_embedding_hnsw')")
+        cursor.execute("ANALYZE faces_facesearchvector")
+        cursor.execute(f"SELECT pg_relation_size('{SEARCH_INDEX}')")
         return elapsed, cursor.fetchone()[0]
 
 
@@ -181,7 +177,7 @@ def main() -> None:
         if loaded == 0:
             print(f"synthetic data: {describe(vectors, identity, rng)}")
         with connection.cursor() as cursor:
-            cursor.execute("DROP INDEX IF EXISTS face_embedding_hnsw")
+            search_index_drop(cursor)
         start = time.perf_counter()
         load(vectors, identity + offset, owners, photos, model.pk, rng)
         offset += identity.max() + 1

@@ -83,16 +83,8 @@ class Face(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [
-            HnswIndex(
-                name="face_embedding_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
-            models.Index(fields=["owner", "embedding_model"]),
-        ]
+        # No vector index here: nearest-neighbour search scans FaceSearchVector's.
+        indexes = [models.Index(fields=["owner", "embedding_model"])]
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -115,6 +107,31 @@ class NetworkCrop(models.Model):
 
     face = models.OneToOneField(Face, on_delete=models.CASCADE, primary_key=True, related_name="network_crop")
     jpeg = models.BinaryField(editable=False)
+
+
+class FaceSearchVector(models.Model):
+    """The copy of ``Face.embedding`` (with the two columns every search filters on) that
+    nearest-neighbour search scans through its HNSW index; only database triggers write it
+    (migration 0013), so every way a face is inserted, re-embedded or deleted, raw SQL and
+    COPY included, keeps it equal to the face.
+
+    Why a table of its own: an UPDATE of a row is a new row version, and PostgreSQL adds a
+    new entry for it to every index of the table unless no indexed column changed and the
+    page has room (a "HOT" update). Grouping and naming change ``person_id`` and
+    ``group_key``, which are indexed, so in ``faces_face`` each of those writes also
+    re-inserted the face into the HNSW graph: nine tenths of their cost, about 0.7 ms a
+    face (bench/people.py --profile). Here the row changes only when the vector does."""
+
+    face = models.OneToOneField(Face, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    owner_id = models.BigIntegerField()
+    embedding_model_id = models.BigIntegerField()
+    embedding = VectorField(dimensions=EMBEDDING_DIM)
+
+    class Meta:
+        indexes = [
+            HnswIndex(name="face_search_vector_hnsw", fields=["embedding"], m=16, ef_construction=64,
+                      opclasses=["vector_cosine_ops"]),
+        ]
 
 
 class FaceEmbedding(models.Model):

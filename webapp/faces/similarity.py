@@ -1,5 +1,8 @@
 """Nearest-neighbour queries on the HNSW index, scoped to one owner and one model version.
 
+They scan faces_facesearchvector, the trigger-kept copy of each face's vector that carries
+the index (webapp/faces/models.py FaceSearchVector says why it is a table of its own).
+
 pgvector's iterative index scan keeps walking the graph until the filtered top-k is full,
 so a user whose faces are 1 % of the table still gets a complete answer.
 """
@@ -12,7 +15,9 @@ import numpy as np
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
-from webapp.faces.models import Face
+from webapp.faces.models import Face, FaceSearchVector
+
+VECTORS = FaceSearchVector._meta.db_table
 
 # 150 candidates per query: on 1M faces of 10 users (bench/search.py) recall@10 is 0.989
 # at p95 11 ms, where 100 reaches only 0.979 and 200 buys no recall for 20 % more time;
@@ -60,14 +65,14 @@ def nearest_faces(
     where = ["owner_id = %s", "embedding_model_id = %s"]
     params: list = [owner_id, model_id]
     if exclude_face_id is not None:
-        where.append("id <> %s")
+        where.append("face_id <> %s")
         params.append(exclude_face_id)
     if among is not None:
         subquery, subquery_params = among.order_by().values("pk").query.sql_with_params()
-        where.append(f"id IN ({subquery})")
+        where.append(f"face_id IN ({subquery})")
         params.extend(subquery_params)
     sql = (
-        "SELECT id, embedding <=> %s::vector AS distance FROM faces_face "
+        f"SELECT face_id, embedding <=> %s::vector AS distance FROM {VECTORS} "
         f"WHERE {' AND '.join(where)} ORDER BY embedding <=> %s::vector LIMIT %s OFFSET %s"
     )
     with transaction.atomic(), connection.cursor() as cursor:
@@ -107,10 +112,10 @@ def faces_within(*, owner_id: int, model_id: int, face_ids: Sequence[int], radiu
         exact = [i for i in queries if i not in found]
         if exact:
             cursor.execute(
-                "SELECT q.id, f.id, f.embedding <=> q.embedding AS distance FROM faces_face q JOIN faces_face f"
+                f"SELECT q.face_id, f.face_id, f.embedding <=> q.embedding AS distance FROM {VECTORS} q JOIN {VECTORS} f"
                 " ON f.owner_id = q.owner_id AND f.embedding_model_id = q.embedding_model_id"
                 " AND f.embedding <=> q.embedding < %s"
-                " WHERE q.id = ANY(%s) AND q.owner_id = %s AND q.embedding_model_id = %s ORDER BY q.id, distance",
+                " WHERE q.face_id = ANY(%s) AND q.owner_id = %s AND q.embedding_model_id = %s ORDER BY q.face_id, distance",
                 [radius, exact, owner_id, model_id],
             )
             for query_id, face_id, distance in cursor.fetchall():
@@ -125,10 +130,10 @@ def _range_scan(cursor, owner_id: int, model_id: int, face_ids: list[int], radiu
     search went astray (it did not find the face itself)."""
     _index_scan_settings(cursor, ef=max(ef, rows))
     cursor.execute(
-        "SELECT q.id, n.id, n.distance FROM faces_face q CROSS JOIN LATERAL ("
-        " SELECT f.id, f.embedding <=> q.embedding AS distance FROM faces_face f"
+        f"SELECT q.face_id, n.face_id, n.distance FROM {VECTORS} q CROSS JOIN LATERAL ("
+        f" SELECT f.face_id, f.embedding <=> q.embedding AS distance FROM {VECTORS} f"
         " WHERE f.owner_id = %s AND f.embedding_model_id = %s ORDER BY f.embedding <=> q.embedding LIMIT %s"
-        ") n WHERE q.id = ANY(%s) AND q.owner_id = %s AND q.embedding_model_id = %s ORDER BY q.id, n.distance",
+        ") n WHERE q.face_id = ANY(%s) AND q.owner_id = %s AND q.embedding_model_id = %s ORDER BY q.face_id, n.distance",
         [owner_id, model_id, rows, face_ids, owner_id, model_id],
     )
     scanned: dict[int, list[Neighbour]] = {}

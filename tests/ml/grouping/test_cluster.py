@@ -79,3 +79,24 @@ def test_knn_graph_hdbscan_matches_hdbscan_on_all_pairs():
     assert len(set(ours)) >= 55  # really the people, not one blob per part of the graph
     # Same partition (label numbers may differ).
     assert pairwise_scores(ours, reference)["f1"] == 1.0 and (ours == -1).sum() == (reference == -1).sum()
+
+
+@pytest.mark.parametrize("bfloat16", [False, True])
+def test_knn_graph_finds_the_exact_neighbours_in_a_crowd(bfloat16):
+    """bfloat16 products only pick candidates: each face still gets its exact k nearest,
+    also in a crowd of near-copies (a person with hundreds of alike photos) where more than
+    KNN_CANDIDATES faces lie within bfloat16's error of each other and the float32 search
+    must take over."""
+    from ml.grouping.cluster import KNN_CANDIDATES, KNN_K, knn_graph
+
+    rng = np.random.default_rng(1)
+    x, _ = people(40, 20, spread=0.3)
+    crowd = x[0] + 2e-3 * rng.normal(size=(3 * KNN_CANDIDATES, 128))
+    x = np.vstack([x, crowd / np.linalg.norm(crowd, axis=1, keepdims=True)])
+    graph = knn_graph(x, bfloat16=bfloat16)
+    exact = np.sqrt(np.maximum(2 - 2 * x @ x.T, 0))
+    np.fill_diagonal(exact, np.inf)
+    expected = np.sort(exact, axis=1)[:, :KNN_K]
+    # A face's own k nearest are the k shortest edges of its row (symmetry only adds longer ones).
+    found = np.array([np.sort(graph[i].data)[:KNN_K] for i in range(len(x))])
+    np.testing.assert_allclose(found, expected, atol=2e-5)
