@@ -365,7 +365,7 @@ def update_cost(owner, faces: int = 1000) -> None:
     faces_facesearchvector) and with an HNSW index on faces_face.embedding, the layout
     before migration faces 0013 (the baseline): 1,000 faces each, an unindexed column
     changed, in a transaction rolled back."""
-    from django.db import connection, transaction
+    from django.db import transaction
 
     ids = list(Face.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True)[: 2 * faces])
     timings = {}

@@ -78,10 +78,10 @@ def group_embeddings(
 def knn_graph(x: np.ndarray, k: int = KNN_K, *, bfloat16: bool | None = None):
     """Symmetric (N, N) scipy CSR graph of each unit vector's k nearest neighbours, weighted by
     Euclidean distance (sqrt(2 * cosine distance): it orders like cosine). Exact search,
-    as blocked matrix products and top-k on the CPU (or GPU) through torch.
+    as blocked matrix products and top-k on the CPU through torch.
 
     Where bfloat16 products are native (``_bfloat16_is_fast``) the blocks are computed in
-    bfloat16, twice as fast, to pick KNN_CANDIDATES candidates per face, which are then
+    bfloat16, about twice as fast (bench/people.py times both), to pick KNN_CANDIDATES candidates per face, which are then
     ranked by exact float32 products. The result is still exact: a bfloat16 similarity of
     two unit vectors is within BFLOAT16_ERROR of the exact one, so a face whose last
     candidate scored lower than its k-th exact similarity by more than that cannot have
@@ -94,7 +94,7 @@ def knn_graph(x: np.ndarray, k: int = KNN_K, *, bfloat16: bool | None = None):
     n, k = len(x), min(k, len(x) - 1)
     vectors = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     if bfloat16 is None:
-        bfloat16 = _bfloat16_is_fast(vectors.device)
+        bfloat16 = _bfloat16_is_fast()
     coarse = vectors.to(torch.bfloat16) if bfloat16 else None
     candidates = min(KNN_CANDIDATES, n - 1)
     neighbours = np.empty((n, k), np.int64)
@@ -130,11 +130,9 @@ def _top_k(queries, vectors, rows, k: int):
     return torch.topk(block, k, dim=1)
 
 
-def _bfloat16_is_fast(device) -> bool:
-    """Whether bfloat16 matrix products run natively here: on a GPU, or on a CPU with
-    AVX512-BF16 or AMX (elsewhere they are emulated, slower than float32)."""
-    if device.type != "cpu":
-        return True
+def _bfloat16_is_fast() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); elsewhere
+    torch emulates it, slower than float32."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
             flags = next((line for line in cpuinfo if line.startswith("flags")), "").split()

@@ -81,3 +81,26 @@ def test_assigning_people_leaves_the_copy_untouched(user, faces):
     face.person_confidence = 0.5
     face.save()  # every column written again, the vector unchanged
     assert row_version(face.pk) == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_copies_the_faces_stored_before_it(user, albums_dir):
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, latest = ("faces", "0012_face_quality_backfill"), ("faces", "0013_face_search_vector")
+    album = album_create(owner=user, name="Old faces")
+    with (albums_dir / "friends" / "multiface.jpg").open("rb") as handle:
+        photo_process(photo_ids=[photo_ingest(owner=user, album=album, source=handle, original_name="m.jpg").photo_id])
+    stored = faces_as_copied()
+    assert len(stored) >= 3
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])  # back: the index on faces_face again, no copy, no triggers
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('faces_facesearchvector'), to_regclass('face_embedding_hnsw')")
+        assert cursor.fetchone() == (None, "face_embedding_hnsw")
+    executor.loader.build_graph()
+    executor.migrate([latest])
+    assert copies() == stored
+    face = Face.objects.order_by("pk").first()
+    nearest = nearest_faces(owner_id=user.pk, model_id=face.embedding_model_id, query=face.embedding, limit=1)
+    assert nearest[0].face_id == face.pk
