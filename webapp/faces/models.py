@@ -131,6 +131,9 @@ class FaceSearchVector(models.Model):
         indexes = [
             HnswIndex(name="face_search_vector_hnsw", fields=["embedding"], m=16, ef_construction=64,
                       opclasses=["vector_cosine_ops"]),
+            # The exact scans (a small library, a radius too full for the index) read one
+            # user's rows, not the whole table.
+            models.Index(fields=["owner_id", "embedding_model_id"], name="face_search_vector_owner"),
         ]
 
 

@@ -77,6 +77,10 @@ class Migration(migrations.Migration):
             index=pgvector.django.indexes.HnswIndex(ef_construction=64, fields=["embedding"], m=16,
                                                     name="face_search_vector_hnsw", opclasses=["vector_cosine_ops"]),
         ),
+        migrations.AddIndex(
+            model_name="facesearchvector",
+            index=models.Index(fields=["owner_id", "embedding_model_id"], name="face_search_vector_owner"),
+        ),
         migrations.RunSQL(TRIGGERS, DROP_TRIGGERS),
         migrations.RemoveIndex(model_name="face", name="face_embedding_hnsw"),
     ]
