@@ -6,11 +6,15 @@ fr_feature, MobileFaceNet and plain concatenations, all from one set of cached f
 
     # a root per library of symlinks, <id>/<file>: for celeba_library val every image of
     # celeba5/test/<id>/ and celeba_library/val/<id>/; for celeba5 val its own folders
+    .venv/bin/python bench/fused_grouping.py --make-roots
     python -m ml.learning.landmarks --root var/fusion/roots/libval --out var/fusion/landmarks_libval.npz --threads 1
     python -m ml.learning.landmarks --root var/fusion/roots/c5val --out var/fusion/landmarks_c5val.npz --threads 1
     python -m ml.fusion.features --landmarks var/fusion/landmarks_libval.npz --out var/fusion/features_libval --threads 1 --chunk 100
     python -m ml.fusion.features --landmarks var/fusion/landmarks_c5val.npz --out var/fusion/features_c5val --threads 1 --chunk 100
     .venv/bin/python -u bench/fused_grouping.py [--full]
+    # attach distance apart from the merge distance, around the best settings
+    .venv/bin/python -u bench/fused_grouping.py --only fr_feature mobilefacenet "dlib + fr_feature" \
+        --distance-factors 1.0 1.025 1.05 --margin-factors 3 4 --min-sizes 3 4 5 6 --attach-factors 0.8 0.9 0.95 1.0
 
 Per embedding, as the app moves its bars to a model (webapp.people.grouping.grouping_labels,
 webapp.faces.registry): the same-person threshold is the median 10-fold balanced threshold
@@ -56,10 +60,28 @@ BASELINE = "dlib v2 (baseline)"
 SHIPPED = "dlib_resnet_v1_mirror.pt"
 # The sweep, relative to each embedding's own app settings: merge (= attach) distance as a
 # factor of its P(same) = 0.99 distance, margin as a factor of its scaled MERGE_MARGIN.
-DISTANCE_FACTORS = (0.8, 0.9, 1.0, 1.1, 1.2, 1.35)
-MARGIN_FACTORS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+DISTANCE_FACTORS = (0.8, 0.9, 1.0, 1.025, 1.05, 1.075, 1.1, 1.2)  # precision falls fast above 1
+MARGIN_FACTORS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)  # from 4x on the margin hardly binds
 MIN_SIZES = (3, 4, 6, 10)
+ATTACH_FACTORS = (1.0,)  # attach distance / merge distance (the app: both at P(same) = 0.99)
 TARGET_PRECISION, LOOKALIKE_PRECISION = 0.99, 0.98
+
+
+def make_roots(data: Path, out: Path) -> None:
+    """var/fusion/roots/{libval,c5val}/<id>/<file> as symlinks (no copies of the data):
+    one folder per person for the landmark and feature caches."""
+    sources = {"libval": ("celeba5/test", "celeba_library/val"), "c5val": ("celeba5/val",)}
+    people = {"libval": sorted(p.name for p in (data / "celeba_library" / "val").iterdir()),
+              "c5val": sorted(p.name for p in (data / "celeba5" / "val").iterdir())}
+    for name, folders in sources.items():
+        for person in people[name]:
+            target = out / name / person
+            target.mkdir(parents=True, exist_ok=True)
+            for folder in folders:
+                for image in sorted((data / folder / person).glob("*")) if (data / folder / person).is_dir() else []:
+                    if not (target / image.name).exists():
+                        (target / image.name).symlink_to(image)
+        print(f"{out / name}: {len(people[name])} people")
 
 
 @dataclass
@@ -142,7 +164,7 @@ def score(tight: np.ndarray, x: np.ndarray, labels: np.ndarray, *, merge: float,
 
 
 def fmt(s: dict) -> str:
-    return f"{s['precision']:.3f} / {s['recall']:.3f} (B3 F {s['bcubed_f']:.3f})"
+    return f"{s['precision']:.4f} / {s['recall']:.3f} (B3 F {s['bcubed_f']:.3f})"
 
 
 def main() -> None:
@@ -152,7 +174,16 @@ def main() -> None:
     parser.add_argument("--pairs", type=Path, default=ROOT.parent / "shared" / "datasets" / "celeba5" / "pairs_val.txt")
     parser.add_argument("--only", nargs="*", help="embedding names (default: all)")
     parser.add_argument("--full", action="store_true", help="print every setting of the sweep")
+    parser.add_argument("--distance-factors", type=float, nargs="+", default=DISTANCE_FACTORS)
+    parser.add_argument("--margin-factors", type=float, nargs="+", default=MARGIN_FACTORS)
+    parser.add_argument("--min-sizes", type=int, nargs="+", default=MIN_SIZES)
+    parser.add_argument("--attach-factors", type=float, nargs="+", default=ATTACH_FACTORS,
+                        help="attach distance as a factor of the merge distance")
+    parser.add_argument("--make-roots", action="store_true", help="make the symlink roots under var/fusion/roots and stop")
     args = parser.parse_args()
+    if args.make_roots:
+        make_roots(args.pairs.parent.parent, ROOT / "var" / "fusion" / "roots")
+        return
     library, celeba5 = whole_people(args.library), whole_people(args.celeba5)
     celeba5.split = replace(celeba5.split, pairs_file=args.pairs)
     for lib in (library, celeba5):
@@ -171,8 +202,8 @@ def main() -> None:
         median, close = lookalikes(x_lib, library.labels)
         tight = {lib.name: tight_clusters(x, threshold=settings.threshold) for lib, x in ((library, x_lib), (celeba5, x_c5))}
 
-        def run(lib: Library, x: np.ndarray, merge: float, margin: float, min_size: int) -> dict:
-            return score(tight[lib.name], x, lib.labels, merge=merge, attach=merge, margin=margin, min_size=min_size)
+        def run(lib: Library, x: np.ndarray, merge: float, margin: float, min_size: int, attach: float) -> dict:
+            return score(tight[lib.name], x, lib.labels, merge=merge, attach=attach, margin=margin, min_size=min_size)
 
         before = {lib.name: pairwise_scores(clusters_joined(tight[lib.name], x, np.arange(len(x)), merge_distance=None,
                                                             attach_distance=None), lib.labels)
@@ -194,29 +225,33 @@ def main() -> None:
             print(f"shipped ({SHIPPED}: threshold {shipped.threshold:.4f}, 0.99 at {shipped.merge:.4f}):  "
                   f"library {fmt(scores[library.name])}   celeba5 val {fmt(scores[celeba5.name])}")
         rows = []
-        for factor, margin_factor, min_size in itertools.product(DISTANCE_FACTORS, MARGIN_FACTORS, MIN_SIZES):
+        for factor, margin_factor, min_size, attach_factor in itertools.product(
+                args.distance_factors, args.margin_factors, args.min_sizes, args.attach_factors):
             merge, margin = settings.merge * factor, settings.margin * margin_factor
-            rows.append((factor, margin_factor, min_size, merge, margin, run(library, x_lib, merge, margin, min_size)))
+            attach = merge * attach_factor
+            rows.append((factor, margin_factor, min_size, merge, margin, attach,
+                         run(library, x_lib, merge, margin, min_size, attach)))
         if args.full:
-            print("| merge = attach | margin | min size | library P / R |")
-            print("|---|---|---|---|")
-            for factor, margin_factor, min_size, merge, margin, s in rows:
-                print(f"| {merge:.4f} ({factor:g}x) | {margin:.4f} ({margin_factor:g}x) | {min_size} | {s['precision']:.3f} / {s['recall']:.3f} |")
+            print("| merge | margin | min size | attach | library P / R |")
+            print("|---|---|---|---|---|")
+            for factor, margin_factor, min_size, merge, margin, attach, s in rows:
+                print(f"| {merge:.4f} ({factor:g}x) | {margin:.4f} ({margin_factor:g}x) | {min_size} | {attach:.4f} | "
+                      f"{s['precision']:.4f} / {s['recall']:.3f} |")
         # (b), (c): the best library recall at the target precision, with celeba5 val scored
         # for the same settings; then the best that also keeps celeba5 val precision.
-        passing = sorted((r for r in rows if r[5]["precision"] >= TARGET_PRECISION), key=lambda r: -r[5]["recall"])
-        print("| merge = attach | margin | attach min size | celeba_library val P / R (B3 F) | celeba5 val P / R (B3 F) |")
-        print("|---|---|---|---|---|")
+        passing = sorted((r for r in rows if r[6]["precision"] >= TARGET_PRECISION), key=lambda r: -r[6]["recall"])
+        print("| merge | margin | attach min size | attach | celeba_library val P / R (B3 F) | celeba5 val P / R (B3 F) |")
+        print("|---|---|---|---|---|---|")
         best_both, best_c5 = None, None
-        for rank, (factor, margin_factor, min_size, merge, margin, s) in enumerate(passing):
-            c5 = run(celeba5, x_c5, merge, margin, min_size)
+        for rank, (factor, margin_factor, min_size, merge, margin, attach, s) in enumerate(passing):
+            c5 = run(celeba5, x_c5, merge, margin, min_size, attach)
             best_c5 = best_c5 or c5
             keeps = c5["precision"] >= LOOKALIKE_PRECISION
             if rank < 5 or keeps:
-                print(f"| {merge:.4f} ({factor:g}x) | {margin:.4f} ({margin_factor:g}x) | {min_size} | {fmt(s)} | {fmt(c5)} |"
+                print(f"| {merge:.4f} ({factor:g}x) | {margin:.4f} ({margin_factor:g}x) | {min_size} | {attach:.4f} | {fmt(s)} | {fmt(c5)} |"
                       + (" best with celeba5 val P >= 0.98" if keeps else ""), flush=True)
             if keeps:
-                best_both = (factor, margin_factor, min_size, merge, margin, s, c5)
+                best_both = (factor, margin_factor, min_size, merge, margin, attach, s, c5)
                 break
         best = None if not passing else passing[0] + (best_c5,)
         summary.append((name, x_lib.shape[1], app, best, best_both, library.name, celeba5.name))
@@ -226,10 +261,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, dim, app, best, both, lib_name, c5_name in summary:
         a, c = app[lib_name], app[c5_name]
-        best_text = "none" if best is None else (f"{best[5]['recall']:.3f} at {best[5]['precision']:.3f}; celeba5 {best[6]['precision']:.3f} "
-                                                 f"({best[0]:g}x, margin {best[1]:g}x, min {best[2]})")
-        both_text = "none" if both is None else f"{both[5]['recall']:.3f} at {both[5]['precision']:.3f}; celeba5 {both[6]['precision']:.3f} ({both[0]:g}x, margin {both[1]:g}x, min {both[2]})"
-        print(f"| {name} | {dim} | {a['precision']:.3f} / {a['recall']:.3f} | {c['precision']:.3f} / {c['recall']:.3f} | {best_text} | {both_text} |")
+        best_text = "none" if best is None else (f"{best[6]['recall']:.3f} at {best[6]['precision']:.4f}; celeba5 {best[7]['precision']:.4f} "
+                                                 f"({best[0]:g}x, margin {best[1]:g}x, min {best[2]}, attach {best[5]:.4f})")
+        both_text = "none" if both is None else (f"{both[6]['recall']:.3f} at {both[6]['precision']:.4f}; celeba5 {both[7]['precision']:.4f} "
+                                                 f"({both[0]:g}x, margin {both[1]:g}x, min {both[2]}, attach {both[5]:.4f})")
+        print(f"| {name} | {dim} | {a['precision']:.4f} / {a['recall']:.3f} | {c['precision']:.4f} / {c['recall']:.3f} | {best_text} | {both_text} |")
 
 
 if __name__ == "__main__":
