@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from ml.grouping.merge import attach_unsorted, merge_clusters
+from ml.grouping.merge import ATTACH_MIN_SIZE, MERGE_MARGIN, attach_unsorted, merge_clusters
 
 Method = Literal["hdbscan", "agglomerative"]
 # Grouping is stricter than "same person?": a wrong merge is the worst fault, so clusters are
@@ -53,6 +53,14 @@ def group_embeddings(
         raise ValueError(f"{n} embeddings but {len(photo_ids)} photo ids")
     if n < max(2, min_cluster_size):
         return np.full(n, -1, dtype=int)
+    labels = tight_clusters(embeddings, method=method, threshold=threshold, min_cluster_size=min_cluster_size)
+    return clusters_joined(labels, embeddings, photo_ids, merge_distance=merge_distance, attach_distance=attach_distance)
+
+
+def tight_clusters(embeddings: np.ndarray, *, method: Method = "hdbscan", threshold: float, min_cluster_size: int = 2) -> np.ndarray:
+    """The first step of ``group_embeddings``: its clusters before any join (and before
+    the same-photo split). Apart so a sweep of the join settings (bench/fused_grouping.py)
+    clusters once."""
     x = np.asarray(embeddings, dtype=np.float64)
     if method == "agglomerative":
         from sklearn.cluster import AgglomerativeClustering
@@ -66,12 +74,20 @@ def group_embeddings(
         labels = hdbscan_on_knn_graph(x, min_cluster_size=max(2, min_cluster_size))
     else:
         raise ValueError(f"unknown grouping method {method!r}: use 'hdbscan' or 'agglomerative'")
+    return prune_loose_members(labels, x, CLUSTER_RADIUS * threshold)
+
+
+def clusters_joined(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.ndarray, *, merge_distance: float | None,
+                    attach_distance: float | None, merge_margin: float = MERGE_MARGIN,
+                    attach_min_size: int = ATTACH_MIN_SIZE) -> np.ndarray:
+    """The second step of ``group_embeddings``: ``tight_clusters``' labels joined
+    (ml.grouping.merge; a step whose distance is None is skipped), then no two faces of
+    one photo left in a cluster."""
     unit = np.asarray(embeddings, dtype=np.float64)
-    labels = prune_loose_members(labels, unit, CLUSTER_RADIUS * threshold)
     if merge_distance is not None:
-        labels = merge_clusters(labels, unit, photo_ids, merge_distance)
+        labels = merge_clusters(labels, unit, photo_ids, merge_distance, margin=merge_margin)
     if attach_distance is not None:
-        labels = attach_unsorted(labels, unit, photo_ids, attach_distance)
+        labels = attach_unsorted(labels, unit, photo_ids, attach_distance, min_size=attach_min_size)
     return split_same_photo(labels, unit, np.asarray(photo_ids))
 
 
