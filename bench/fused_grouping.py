@@ -15,6 +15,14 @@ fr_feature, MobileFaceNet and plain concatenations, all from one set of cached f
     # attach distance apart from the merge distance, around the best settings
     .venv/bin/python -u bench/fused_grouping.py --only fr_feature mobilefacenet "dlib + fr_feature" \
         --distance-factors 1.0 1.025 1.05 --margin-factors 3 4 --min-sizes 3 4 5 6 --attach-factors 0.8 0.9 0.95 1.0
+    # the settings chosen on val (CHOSEN), once on test: roots libtest (the odd ids) and
+    # c5test (all of celeba5/test), their caches as above, then the report
+    .venv/bin/python bench/fused_grouping.py --make-roots --split test
+    python -m ml.learning.landmarks --root var/fusion/roots/libtest --out var/fusion/landmarks_libtest.npz --threads 1
+    python -m ml.learning.landmarks --root var/fusion/roots/c5test --out var/fusion/landmarks_c5test.npz --threads 1
+    python -m ml.fusion.features --landmarks var/fusion/landmarks_libtest.npz --out var/fusion/features_libtest --threads 1 --chunk 100
+    python -m ml.fusion.features --landmarks var/fusion/landmarks_c5test.npz --out var/fusion/features_c5test --threads 1 --chunk 100
+    .venv/bin/python -u bench/fused_grouping.py --split test
 
 Per embedding, as the app moves its bars to a model (webapp.people.grouping.grouping_labels,
 webapp.faces.registry): the same-person threshold is the median 10-fold balanced threshold
@@ -24,7 +32,7 @@ attach distances are its P(same) = MERGE_PROBABILITY / ATTACH_PROBABILITY (0.99)
 and MERGE_MARGIN (chosen for dlib v2) is scaled by this embedding's 0.99 distance over dlib
 v2's. Then a sweep of merge distance (= attach distance) x margin x attach min size: the
 best celeba_library val recall at pairwise precision >= 0.99, alone and with celeba5 val
-precision >= 0.98. Only val splits: the test split is for reporting a choice once.
+precision >= 0.98. The sweep runs on val only; --split test reports the chosen settings once.
 
 A partial feature cache (a stopped run) is used for its whole people: features are computed
 person by person in a seeded random order of people, and the person a stop cut into is dropped.
@@ -65,14 +73,25 @@ MARGIN_FACTORS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)  # from 4x on the margin hardly 
 MIN_SIZES = (3, 4, 6, 10)
 ATTACH_FACTORS = (1.0,)  # attach distance / merge distance (the app: both at P(same) = 0.99)
 TARGET_PRECISION, LOOKALIKE_PRECISION = 0.99, 0.98
+# The settings chosen on val, reported once on test (--split test): (label, embedding, merge
+# distance factor, margin factor, attach min size, attach distance / merge distance). The
+# app's own settings for every embedding, then the best val settings under both constraints.
+APP = (1.0, 1.0, ATTACH_MIN_SIZE, 1.0)
+CHOSEN = [(f"{name}, app settings", name) + APP for name in EMBEDDINGS] + [
+    ("dlib + fr_feature, 1x, margin 3x, min 3, attach 0.95x", "dlib + fr_feature", 1.0, 3.0, 3, 0.95),
+    ("fr_feature, 1x, margin 4x, min 6", "fr_feature", 1.0, 4.0, 6, 1.0),
+]
 
 
-def make_roots(data: Path, out: Path) -> None:
-    """var/fusion/roots/{libval,c5val}/<id>/<file> as symlinks (no copies of the data):
-    one folder per person for the landmark and feature caches."""
-    sources = {"libval": ("celeba5/test", "celeba_library/val"), "c5val": ("celeba5/val",)}
-    people = {"libval": sorted(p.name for p in (data / "celeba_library" / "val").iterdir()),
-              "c5val": sorted(p.name for p in (data / "celeba5" / "val").iterdir())}
+def make_roots(data: Path, out: Path, split: str = "val") -> None:
+    """var/fusion/roots/{lib,c5}<split>/<id>/<file> as symlinks (no copies of the data):
+    one folder per person for the landmark and feature caches. celeba_library <split> is
+    every face of its people (val: even ids, test: odd; bench/libraries.py), i.e.
+    celeba5/test/<id>/ plus celeba_library/<split>/<id>/; celeba5 <split> is its own folders."""
+    lib, c5 = f"lib{split}", f"c5{split}"
+    sources = {lib: ("celeba5/test", f"celeba_library/{split}"), c5: (f"celeba5/{split}",)}
+    people = {lib: sorted(p.name for p in (data / "celeba_library" / split).iterdir()),
+              c5: sorted(p.name for p in (data / "celeba5" / split).iterdir())}
     for name, folders in sources.items():
         for person in people[name]:
             target = out / name / person
@@ -167,6 +186,39 @@ def fmt(s: dict) -> str:
     return f"{s['precision']:.4f} / {s['recall']:.3f} (B3 F {s['bcubed_f']:.3f})"
 
 
+def scores_text(s: dict) -> str:
+    return (f"{s['precision']:.4f} / {s['recall']:.3f} / {s['f1']:.3f} | {s['bcubed_precision']:.4f} / "
+            f"{s['bcubed_recall']:.3f} / {s['bcubed_f']:.3f} | {s['unsorted_share']:.3f}")
+
+
+def report(fit: Library, library: Library, celeba5: Library) -> None:
+    """The settings chosen on val (CHOSEN) on another split, once: thresholds and
+    calibrations still fitted on ``fit`` (celeba5 val), the dlib v2 app baseline on each line."""
+    margin_scale = app_settings(mirrored(fit.split, "dlib"), fit, None).merge
+    cache: dict[str, tuple] = {}  # embedding -> (settings, {library: (x, tight)})
+    results = []
+    for label, name, factor, margin_factor, min_size, attach_factor in CHOSEN:
+        if name not in cache:
+            settings = app_settings(EMBEDDINGS[name](fit.split), fit, None if name == BASELINE else margin_scale)
+            xs = {lib.name: EMBEDDINGS[name](lib.split) for lib in (library, celeba5)}
+            cache[name] = settings, {n: (x, tight_clusters(x, threshold=settings.threshold)) for n, x in xs.items()}
+        settings, data = cache[name]
+        merge = settings.merge * factor
+        attach = settings.attach if (factor, attach_factor) == (1.0, 1.0) else merge * attach_factor
+        margin = settings.margin * margin_factor
+        row = {lib.name: score(data[lib.name][1], data[lib.name][0], lib.labels, merge=merge, attach=attach,
+                               margin=margin, min_size=min_size) for lib in (library, celeba5)}
+        results.append((label, f"merge {merge:.4f}, margin {margin:.4f}, min {min_size}, attach {attach:.4f}", row))
+        print(f"{label}: threshold {settings.threshold:.4f}, {results[-1][1]}", flush=True)
+    baseline = results[0][2]
+    for lib in (library, celeba5):
+        print(f"\n## {lib.name} (settings and calibrations from {fit.name})")
+        print("| configuration | pairwise P / R / F1 | BCubed P / R / F | unsorted | dlib v2 app: pairwise P / R / F1 | BCubed P / R / F | unsorted |")
+        print("|---|---|---|---|---|---|---|")
+        for label, _, row in results:
+            print(f"| {label} | {scores_text(row[lib.name])} | {scores_text(baseline[lib.name])} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--library", type=Path, default=ROOT / "var" / "fusion" / "features_libval", help="celeba_library val features")
@@ -180,9 +232,20 @@ def main() -> None:
     parser.add_argument("--attach-factors", type=float, nargs="+", default=ATTACH_FACTORS,
                         help="attach distance as a factor of the merge distance")
     parser.add_argument("--make-roots", action="store_true", help="make the symlink roots under var/fusion/roots and stop")
+    parser.add_argument("--split", choices=("val", "test"), default="val",
+                        help="roots to make, or with --report-test the split to report on")
     args = parser.parse_args()
     if args.make_roots:
-        make_roots(args.pairs.parent.parent, ROOT / "var" / "fusion" / "roots")
+        make_roots(args.pairs.parent.parent, ROOT / "var" / "fusion" / "roots", args.split)
+        return
+    if args.split != "val":
+        fit = whole_people(args.celeba5)
+        fit.split = replace(fit.split, pairs_file=args.pairs)
+        tests = [whole_people(ROOT / "var" / "fusion" / f"features_{kind}{args.split}") for kind in ("lib", "c5")]
+        for lib in [fit] + tests:
+            sizes = np.unique(lib.labels, return_counts=True)[1]
+            print(f"{lib.name}: {len(lib.labels):,} faces of {len(sizes)} people (largest {sizes.max()}, median {int(np.median(sizes))})")
+        report(fit, *tests)
         return
     library, celeba5 = whole_people(args.library), whole_people(args.celeba5)
     celeba5.split = replace(celeba5.split, pairs_file=args.pairs)
