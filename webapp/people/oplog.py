@@ -10,6 +10,7 @@ Usage inside a service (within one transaction):
         op.created_person(person)       # undo deletes it again
         op.created_face(face)           # a face drawn by hand: undo deletes it again
         op.dismissed_face(face_id)      # a face dismissed (faces.drawn): undo restores it
+        op.touch_kept_names(person_ids) # before moving the names kept for missing files
 """
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 from webapp.faces.drawn import face_restore
-from webapp.faces.models import Face
+from webapp.faces.models import Face, KeptName
 from webapp.people.models import FaceRejection, Operation, Person, PersonDistinction
+from webapp.photos.models import Photo
 
 
 class NothingToUndo(ValueError):
@@ -40,6 +42,7 @@ class OperationRecorder:
         self.distinctions: set[tuple[int, int]] = set()
         self.created_faces: list[int] = []
         self.dismissed_faces: list[int] = []
+        self.kept_names: dict[str, dict] = {}
 
     def touch_faces(self, face_ids: Iterable[int]) -> None:
         new = [i for i in face_ids if str(i) not in self.faces]
@@ -70,6 +73,15 @@ class OperationRecorder:
         rows = PersonDistinction.objects.filter(Q(first_id__in=new) | Q(second_id__in=new)).values_list("first_id", "second_id")
         self.distinctions |= set(rows)
 
+    def touch_kept_names(self, person_ids: Iterable[int]) -> None:
+        """Record the names kept for faces of missing library files (faces.KeptName) that
+        belong to these people, whole: undo puts each back with its person, or again
+        where deleting the person took it along."""
+        for row in KeptName.objects.filter(person_id__in=list(person_ids)).values(
+            "pk", "photo_id", "box_x0", "box_y0", "box_x1", "box_y1", "person_id", "person_state", "person_confidence", "group_key"
+        ):
+            self.kept_names.setdefault(str(row.pop("pk")), row)
+
     def created_person(self, person: Person) -> None:
         self.people.setdefault(str(person.pk), None)
 
@@ -87,6 +99,7 @@ class OperationRecorder:
         person" answers about it (both cascaded)."""
         self.touch_people([person.pk])
         self.touch_distinctions([person.pk])
+        self.touch_kept_names([person.pk])
         self.touch_faces(Face.objects.filter(person=person).values_list("pk", flat=True))
         self.touch_faces(FaceRejection.objects.filter(person=person).values_list("face_id", flat=True))
         person.delete()
@@ -94,7 +107,8 @@ class OperationRecorder:
     def as_json(self) -> dict:
         return {"faces": self.faces, "people": self.people, "rejections": self.rejections,
                 "distinctions": {"people": sorted(self.distinction_people), "pairs": sorted(self.distinctions)},
-                "created_faces": self.created_faces, "dismissed_faces": self.dismissed_faces}
+                "created_faces": self.created_faces, "dismissed_faces": self.dismissed_faces,
+                "kept_names": self.kept_names}
 
 
 @contextmanager
@@ -125,6 +139,12 @@ def operation_undo(*, owner) -> Operation:
             )
             # created_at is auto_now_add: set it after the row exists.
             Person.objects.filter(pk=int(person_id)).update(created_at=state["created_at"])
+    # The names kept for missing files, with their people back (photos deleted since have none).
+    kept = before.get("kept_names", {})  # operations recorded before this existed have none
+    photos = set(Photo.objects.filter(pk__in={row["photo_id"] for row in kept.values()}).values_list("pk", flat=True))
+    for kept_id, row in kept.items():
+        if row["photo_id"] in photos:
+            KeptName.objects.update_or_create(pk=int(kept_id), defaults=row)
     # Then the faces it dismissed, before their person and rejections are put back below.
     for face_id in before.get("dismissed_faces", []):  # operations recorded before these existed have none
         face_restore(face_id=face_id)

@@ -145,7 +145,8 @@ def person_merge(*, owner, source_id: int, target_id: int, keep_name: str = "tar
         FaceRejection.objects.filter(face_id__in=moved, person=target).delete()
         distinctions_carry(op, source=source.pk, target=target.pk)
         # Names kept for the faces of missing library files follow too, or deleting the
-        # source would take them along. (An undo leaves them with the target: not lost.)
+        # source would take them along; an undo gives them back to the source.
+        op.touch_kept_names([source.pk])
         KeptName.objects.filter(person=source).update(person=target)
         op.delete_person(source)
         named_before = bool(target.name)

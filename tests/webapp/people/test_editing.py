@@ -176,3 +176,22 @@ def test_group_suggestions_follow_the_evidence(user, faces):
     assert Face.objects.get(pk=other_penny).person_id == sheldon.pk
     services.faces_name(owner=user, face_ids=[penny_face], name="Penny")
     assert Face.objects.get(pk=other_penny).person_id != sheldon.pk
+
+
+def test_undoing_a_merge_gives_the_kept_names_back(user, faces):
+    """A name kept for a face of a missing library file (faces.KeptName) follows a merge,
+    and an undo gives it back: when the file returns, its face gets the person it had."""
+    from webapp.faces.models import KeptName
+
+    sheldon = services.faces_name(owner=user, face_ids=crops(faces, "sheldon"), name="Sheldon")
+    penny = services.faces_name(owner=user, face_ids=crops(faces, "penny"), name="Penny")
+    photo = Face.objects.get(pk=crops(faces, "sheldon")[0]).photo
+    kept = KeptName.objects.create(photo=photo, box_x0=1, box_y0=2, box_x1=30, box_y1=40, person=sheldon,
+                                   person_state=Face.PersonState.CONFIRMED, group_key=7)
+    services.person_merge(owner=user, source_id=sheldon.pk, target_id=penny.pk)
+    assert KeptName.objects.get(pk=kept.pk).person_id == penny.pk
+
+    operation_undo(owner=user)
+    back = KeptName.objects.get(pk=kept.pk)
+    assert (back.person_id, back.person_state, back.group_key, back.box) == (
+        sheldon.pk, Face.PersonState.CONFIRMED, 7, (1, 2, 30, 40))
