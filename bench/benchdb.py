@@ -41,6 +41,20 @@ def search_index_create(cursor, *, memory: str = "1GB") -> None:
                    " WITH (m = 16, ef_construction = 64)")
 
 
+def old_layout_index(*, create: bool) -> None:
+    """Put back (or drop again) the HNSW index on faces_face.embedding that migration faces
+    0013 moved to faces_facesearchvector: the layout the baselines measure."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if create:
+            cursor.execute("SET maintenance_work_mem = '1GB'")
+            cursor.execute("CREATE INDEX IF NOT EXISTS bench_old_layout ON faces_face USING hnsw (embedding vector_cosine_ops)"
+                           " WITH (m = 16, ef_construction = 64)")
+        else:
+            cursor.execute("DROP INDEX IF EXISTS bench_old_layout")
+
+
 def use_no_database() -> None:
     """For a bench that reads only the settings, never the database: keep Django from
     starting the embedded server."""

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.benchdb import bench_model_use, celeba_test_library, faces_copy, search_index_create, search_index_drop, use_bench_database  # noqa: E402
+from bench.benchdb import bench_model_use, celeba_test_library, faces_copy, old_layout_index, search_index_create, search_index_drop, use_bench_database  # noqa: E402
 
 
 def parse_args() -> argparse.Namespace:
@@ -348,20 +348,6 @@ def service_scale(sizes: list[int]) -> None:
         off = abs(both - now.multiply(before != 0)).max()
         print(f"      edges in one graph only: {only_one:,} of {before.nnz:,}; largest weight difference of a shared "
               f"edge {off:.1e}", flush=True)
-
-
-def old_layout_index(*, create: bool) -> None:
-    """Put back (or drop again) the HNSW index on faces_face.embedding that migration faces
-    0013 moved to faces_facesearchvector: the layout the baselines measure."""
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        if create:
-            cursor.execute("SET maintenance_work_mem = '1GB'")
-            cursor.execute("CREATE INDEX bench_old_layout ON faces_face USING hnsw (embedding vector_cosine_ops)"
-                           " WITH (m = 16, ef_construction = 64)")
-        else:
-            cursor.execute("DROP INDEX bench_old_layout")
 
 
 def update_cost(owner, faces: int = 1000) -> None:

@@ -25,7 +25,7 @@ USERS = 10
 DIM = 128
 
 
-from bench.benchdb import SEARCH_INDEX, faces_copy, search_index_create, search_index_drop, use_bench_database  # noqa: E402
+from bench.benchdb import SEARCH_INDEX, faces_copy, old_layout_index, search_index_create, search_index_drop, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench")
 
@@ -36,7 +36,7 @@ django.setup()
 import numpy as np  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from webapp.faces.models import Face  # noqa: E402
@@ -115,7 +115,7 @@ def build_index() -> tuple[float, int]:
         return elapsed, cursor.fetchone()[0]
 
 
-def measure(owners, queries: int, ef_values: list[int], rng) -> None:
+def measure(owners, queries: int, ef_values: list[int], rng, *, layout_baseline: bool = False) -> None:
     model = embedding_model_active()
     picks = []
     for _ in range(queries):
@@ -149,6 +149,39 @@ def measure(owners, queries: int, ef_values: list[int], rng) -> None:
         print(f"   ef_search {ef:>3}: top-20 p50 {p50:.1f} ms, p95 {p95:.1f} ms "
               f"({np.percentile(exact_times, 50) / p50:.0f}x faster than exact), recall@10 {np.mean(recalls):.4f}")
     similarity.EF_SEARCH = EF_SEARCH
+    if layout_baseline:
+        layout_compare(picks, model.pk)
+
+
+def layout_compare(picks, model_id: int) -> None:
+    """The index scan alone (the statement nearest_faces runs, at EF_SEARCH), the same
+    queries on the search table now and on the layout before migration faces 0013: an
+    HNSW index on faces_face, built for this and dropped again."""
+    statements = {
+        "faces_facesearchvector (now)": "SELECT face_id, embedding <=> %s::vector FROM faces_facesearchvector"
+        " WHERE owner_id = %s AND embedding_model_id = %s AND face_id <> %s ORDER BY embedding <=> %s::vector LIMIT 20",
+        "faces_face (before, baseline)": "SELECT id, embedding <=> %s::vector FROM faces_face"
+        " WHERE owner_id = %s AND embedding_model_id = %s AND id <> %s ORDER BY embedding <=> %s::vector LIMIT 20",
+    }
+    old_layout_index(create=True)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE faces_face")
+        for name, sql in statements.items():
+            times = []
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
+                               [str(EF_SEARCH)])
+                for owner, face in picks:
+                    vector = "[" + ",".join(f"{float(x):.7g}" for x in face.embedding) + "]"
+                    start = time.perf_counter()
+                    cursor.execute(sql, [vector, owner.pk, model_id, face.pk, vector])
+                    cursor.fetchall()
+                    times.append((time.perf_counter() - start) * 1000)
+            p50, p95 = np.percentile(times, [50, 95])
+            print(f"   index scan alone, ef_search {EF_SEARCH}, {name}: p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+    finally:
+        old_layout_index(create=False)
 
 
 def main() -> None:
@@ -158,6 +191,8 @@ def main() -> None:
     parser.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--measure-only", action="store_true", help="reuse the loaded faces and index (after a full run)")
+    parser.add_argument("--layout-baseline", action="store_true",
+                        help="also time the index scan on faces_face with the vector index there, as before migration faces 0013")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     random.seed(args.seed)
@@ -168,7 +203,7 @@ def main() -> None:
         if not Face.objects.exists():
             raise SystemExit("no faces loaded yet: run once without --measure-only")
         print(f"reusing {Face.objects.count():,} faces and their index")
-        measure(owners, args.queries, args.ef, rng)
+        measure(owners, args.queries, args.ef, rng, layout_baseline=args.layout_baseline)
         return
     Face.objects.all().delete()
     loaded = offset = 0
@@ -185,7 +220,7 @@ def main() -> None:
         print(f"\n== {size:,} faces, {USERS} users: COPY of {len(vectors):,} rows in {time.perf_counter() - start:.1f} s")
         seconds, index_bytes = build_index()
         print(f"   HNSW build (m=16, ef_construction=64) {seconds:.1f} s, index size {index_bytes / 2**20:.0f} MiB")
-        measure(owners, args.queries, args.ef, rng)
+        measure(owners, args.queries, args.ef, rng, layout_baseline=args.layout_baseline)
 
 
 if __name__ == "__main__":
