@@ -25,3 +25,26 @@ def test_grouping_with_the_merge_step_keeps_two_people_apart_and_undoes(user, fa
         assert len(people) == len(set(people))
     operation_undo(owner=user)
     assert state(user) == before
+
+
+def test_the_merge_margin_moves_with_the_models_distance_scale(monkeypatch):
+    """The margin was chosen at dlib v2's scale (0.01 at its 0.99 bar); a version whose
+    distances are twice as large (a retrained or another network) gets twice the margin,
+    as it gets twice the bars, not the same 0.01."""
+    import numpy as np
+
+    from ml.grouping.merge import MERGE_MARGIN
+    from webapp.faces.calibration import model_calibration
+    from webapp.faces.selectors import embedding_model_active
+    from webapp.people import grouping
+
+    seen = []
+    monkeypatch.setattr(grouping, "group_usable", lambda *args, **options: seen.append(options) or np.array([]))
+    shipped = embedding_model_active()
+    stretched = shipped.__class__(same_person_threshold=2 * shipped.same_person_threshold,
+                                  calibration=model_calibration(shipped).scaled(2.0, source="test").to_dict())
+    for model in (shipped, stretched):
+        grouping.grouping_labels(model, np.zeros((0, 128)), np.zeros(0), method="hdbscan")
+    assert seen[0]["merge_margin"] == pytest.approx(MERGE_MARGIN, rel=1e-3)
+    assert seen[1]["merge_margin"] == pytest.approx(2 * MERGE_MARGIN, rel=1e-2)
+    assert seen[1]["merge_distance"] == pytest.approx(2 * seen[0]["merge_distance"], rel=1e-2)
