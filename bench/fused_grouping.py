@@ -176,6 +176,11 @@ def lookalikes(x: np.ndarray, labels: np.ndarray) -> tuple[float, int]:
     return median, int((cross[upper] < median).sum())
 
 
+def describe(lib: Library) -> None:
+    sizes = np.unique(lib.labels, return_counts=True)[1]
+    print(f"{lib.name}: {len(lib.labels):,} faces of {len(sizes)} people (largest {sizes.max()}, median {int(np.median(sizes))})")
+
+
 def score(tight: np.ndarray, x: np.ndarray, labels: np.ndarray, *, merge: float, attach: float, margin: float, min_size: int) -> dict:
     predicted = clusters_joined(tight, x, np.arange(len(x)), merge_distance=merge, attach_distance=attach,
                                 merge_margin=margin, attach_min_size=min_size)
@@ -233,7 +238,7 @@ def main() -> None:
                         help="attach distance as a factor of the merge distance")
     parser.add_argument("--make-roots", action="store_true", help="make the symlink roots under var/fusion/roots and stop")
     parser.add_argument("--split", choices=("val", "test"), default="val",
-                        help="roots to make, or with --report-test the split to report on")
+                        help="roots to make (--make-roots), or the split to report the chosen settings on")
     args = parser.parse_args()
     if args.make_roots:
         make_roots(args.pairs.parent.parent, ROOT / "var" / "fusion" / "roots", args.split)
@@ -243,15 +248,13 @@ def main() -> None:
         fit.split = replace(fit.split, pairs_file=args.pairs)
         tests = [whole_people(ROOT / "var" / "fusion" / f"features_{kind}{args.split}") for kind in ("lib", "c5")]
         for lib in [fit] + tests:
-            sizes = np.unique(lib.labels, return_counts=True)[1]
-            print(f"{lib.name}: {len(lib.labels):,} faces of {len(sizes)} people (largest {sizes.max()}, median {int(np.median(sizes))})")
+            describe(lib)
         report(fit, *tests)
         return
     library, celeba5 = whole_people(args.library), whole_people(args.celeba5)
     celeba5.split = replace(celeba5.split, pairs_file=args.pairs)
     for lib in (library, celeba5):
-        sizes = np.unique(lib.labels, return_counts=True)[1]
-        print(f"{lib.name}: {len(lib.labels):,} faces of {len(sizes)} people (largest {sizes.max()}, median {int(np.median(sizes))})")
+        describe(lib)
 
     names = args.only or list(EMBEDDINGS)
     margin_scale = None  # dlib v2's 0.99 distance, once measured

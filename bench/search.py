@@ -41,7 +41,7 @@ from pgvector.psycopg import register_vector  # noqa: E402
 
 from webapp.faces.models import Face  # noqa: E402
 from webapp.faces.selectors import embedding_model_active  # noqa: E402
-from webapp.faces.similarity import EF_SEARCH, nearest_faces  # noqa: E402
+from webapp.faces.similarity import EF_SEARCH, nearest_faces, vector_literal  # noqa: E402
 from webapp.photos.models import Album, Photo  # noqa: E402
 from webapp.search.selectors import face_similar  # noqa: E402
 
@@ -173,7 +173,7 @@ def layout_compare(picks, model_id: int) -> None:
                 cursor.execute("SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'strict_order', true)",
                                [str(EF_SEARCH)])
                 for owner, face in picks:
-                    vector = "[" + ",".join(f"{float(x):.7g}" for x in face.embedding) + "]"
+                    vector = vector_literal(face.embedding)
                     start = time.perf_counter()
                     cursor.execute(sql, [vector, owner.pk, model_id, face.pk, vector])
                     cursor.fetchall()

@@ -41,9 +41,11 @@ MERGE_PROBABILITY = 0.99
 ATTACH_PROBABILITY = 0.99
 MERGE_MARGIN = 0.01  # cross average minus the mean of the two clusters' own averages
 # The margin moves with a model's distance scale as the bars do (theirs come from its
-# calibration): a share of the merge distance, MERGE_MARGIN at dlib v2's 0.99 bar (0.06305)
-# where it was chosen. bench/fused_grouping.py scales it the same way for other networks.
-MERGE_MARGIN_SHARE = MERGE_MARGIN / 0.06305
+# calibration): a share of the merge distance, MERGE_MARGIN at the 0.99 bar where it was
+# chosen, dlib v2's (models/dlib_resnet_v1_mirror.calibration.json). bench/fused_grouping.py
+# scales it the same way, by the 0.99 distances of the calibrations it fits itself.
+CHOSEN_AT_MERGE_DISTANCE = 0.06305
+MERGE_MARGIN_SHARE = MERGE_MARGIN / CHOSEN_AT_MERGE_DISTANCE
 ATTACH_MIN_SIZE = 6
 BLOCK = 2048
 

@@ -61,7 +61,7 @@ def nearest_faces(
     named faces); it joins the index scan as a filter, so the iterative scan still
     fills the top-k. exact=True disables the index: the ground truth for recall
     measurements."""
-    vector = "[" + ",".join(f"{float(x):.7g}" for x in np.asarray(query, dtype=np.float32)) + "]"
+    vector = vector_literal(query)
     where = ["owner_id = %s", "embedding_model_id = %s"]
     params: list = [owner_id, model_id]
     if exclude_face_id is not None:
@@ -82,6 +82,11 @@ def nearest_faces(
             _index_scan_settings(cursor, ef=max(ef_search or EF_SEARCH, limit + offset))
         cursor.execute(sql, [vector, *params, vector, limit, offset])
         return [Neighbour(face_id, float(distance)) for face_id, distance in cursor.fetchall()]
+
+
+def vector_literal(vector: Sequence[float] | np.ndarray) -> str:
+    """A vector as pgvector's text form, for a ``%s::vector`` parameter."""
+    return "[" + ",".join(f"{float(x):.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
 
 
 def faces_within(*, owner_id: int, model_id: int, face_ids: Sequence[int], radius: float) -> dict[int, list[Neighbour]]:

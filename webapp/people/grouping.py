@@ -148,8 +148,8 @@ def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, met
     """The clusters of these faces with the model's distances: its same-person threshold,
     and (HDBSCAN, whose tight clusters split the people with many photos) its
     calibration's distances for joining the clusters of one person, the merge margin
-    scaled with them. Faces not ``usable``
-    (too poor to trust, ml/faces/quality.py) are left unsorted; default: all usable."""
+    scaled with them. Faces not ``usable`` (too poor to trust, ml/faces/quality.py) are
+    left unsorted; default: all usable."""
     calibration = model_calibration(model)
     merge_distance = calibration.distance_at_probability(MERGE_PROBABILITY)
     joins = {} if method == "agglomerative" else {
