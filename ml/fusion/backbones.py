@@ -59,10 +59,18 @@ class OnnxFeature:
         return unit(np.concatenate(out)) if out else np.zeros((0, 512), np.float32)
 
 
-def standard_backbones(*, threads: int = 2) -> list[Backbone]:
-    """dlib v1 (150, dlib chip), MobileFaceNet (112, ArcFace), fr_feature (112, ArcFace)."""
-    return [
-        torch_backbone("dlib", MODELS / "dlib_resnet_v1.pt", threads=threads),
-        torch_backbone("mobilefacenet", MODELS / "mobilefacenet.pt", threads=threads),
-        Backbone("fr_feature", ARCFACE_112, 512, OnnxFeature(MODELS / "fr_feature.onnx", threads=threads)),
-    ]
+BACKBONE_NAMES = ("dlib", "mobilefacenet", "fr_feature")
+
+
+def standard_backbones(names: tuple[str, ...] = BACKBONE_NAMES, *, threads: int = 2) -> list[Backbone]:
+    """Of dlib v1 (150, dlib chip), MobileFaceNet (112, ArcFace), fr_feature (112, ArcFace),
+    the ones named, in that order."""
+    makers = {
+        "dlib": lambda: torch_backbone("dlib", MODELS / "dlib_resnet_v1.pt", threads=threads),
+        "mobilefacenet": lambda: torch_backbone("mobilefacenet", MODELS / "mobilefacenet.pt", threads=threads),
+        "fr_feature": lambda: Backbone("fr_feature", ARCFACE_112, 512, OnnxFeature(MODELS / "fr_feature.onnx", threads=threads)),
+    }
+    unknown = set(names) - set(makers)
+    if unknown:
+        raise ValueError(f"unknown backbones {sorted(unknown)}; known: {list(makers)}")
+    return [makers[name]() for name in BACKBONE_NAMES if name in names]

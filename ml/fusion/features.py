@@ -23,7 +23,7 @@ import numpy as np
 
 from ml.faces.align import align_faces
 from ml.faces.imageio import decode_image
-from ml.fusion.backbones import Backbone, standard_backbones
+from ml.fusion.backbones import BACKBONE_NAMES, Backbone, standard_backbones
 from ml.learning.landmarks import MAX_SIDE, Landmarks, load_landmarks
 
 
@@ -112,6 +112,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--chunk", type=int, default=200)
     parser.add_argument("--partial", action="store_true", help="use an unfinished landmark cache's finished people")
+    parser.add_argument("--backbones", nargs="+", default=list(BACKBONE_NAMES), choices=BACKBONE_NAMES)
     args = parser.parse_args()
     marks = load_landmarks(args.landmarks, partial=args.partial)
     only = pair_images(args.pairs, marks.root) if args.pairs else None
@@ -120,7 +121,7 @@ def main() -> None:
     (args.out / "meta.json").write_text(json.dumps({"landmarks": str(args.landmarks.resolve()),
                                                     "pairs": str(args.pairs.resolve()) if args.pairs else None,
                                                     "partial": args.partial}))
-    build_features(marks, args.out, standard_backbones(threads=args.threads), only=only,
+    build_features(marks, args.out, standard_backbones(tuple(args.backbones), threads=args.threads), only=only,
                    mirror=not args.no_mirror, chunk=args.chunk)
 
 
