@@ -50,7 +50,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.fusion import concatenated, mirrored  # noqa: E402
+from bench.fusion import concatenated, head_embedding, mirrored  # noqa: E402
 from ml.evaluation.calibration import Calibration, calibration_fit  # noqa: E402
 from ml.fusion.splits import FeatureSplit, load_split  # noqa: E402
 from ml.grouping.cluster import clusters_joined, pairwise_scores, tight_clusters  # noqa: E402
@@ -123,9 +123,7 @@ def whole_people(folder: Path) -> Library:
     cached = dict(zip(*np.unique(people, return_counts=True)))
     keep = np.array([cached[p] == found[p] for p in people])
     index = np.flatnonzero(keep)
-    split = replace(split, paths=[split.paths[i] for i in index], parts=[p[index] for p in split.parts],
-                    mirrors=None if split.mirrors is None else [m[index] for m in split.mirrors])
-    return Library(folder.name, split, people[index])
+    return Library(folder.name, split.subset(index), people[index])
 
 
 @dataclass
@@ -196,6 +194,16 @@ def scores_text(s: dict) -> str:
             f"{s['bcubed_recall']:.3f} / {s['bcubed_f']:.3f} | {s['unsorted_share']:.3f}")
 
 
+def can_embed(name: str, split: FeatureSplit) -> bool:
+    """Whether the cache holds the backbones this embedding needs (a cache may hold only
+    some: ml.fusion.features --backbones)."""
+    try:
+        EMBEDDINGS[name](split.subset(np.arange(2)))
+    except KeyError:
+        return False
+    return True
+
+
 def report(fit: Library, library: Library, celeba5: Library) -> None:
     """The settings chosen on val (CHOSEN) on another split, once: thresholds and
     calibrations still fitted on ``fit`` (celeba5 val), the dlib v2 app baseline on each line."""
@@ -203,6 +211,9 @@ def report(fit: Library, library: Library, celeba5: Library) -> None:
     cache: dict[str, tuple] = {}  # embedding -> (settings, {library: (x, tight)})
     results = []
     for label, name, factor, margin_factor, min_size, attach_factor in CHOSEN:
+        if not can_embed(name, library.split):
+            print(f"{label}: skipped, the caches lack its backbones")
+            continue
         if name not in cache:
             settings = app_settings(EMBEDDINGS[name](fit.split), fit, None if name == BASELINE else margin_scale)
             xs = {lib.name: EMBEDDINGS[name](lib.split) for lib in (library, celeba5)}
@@ -236,6 +247,7 @@ def main() -> None:
     parser.add_argument("--min-sizes", type=int, nargs="+", default=MIN_SIZES)
     parser.add_argument("--attach-factors", type=float, nargs="+", default=ATTACH_FACTORS,
                         help="attach distance as a factor of the merge distance")
+    parser.add_argument("--head", type=Path, nargs="*", default=[], help="fusion heads (ml.fusion.train_head) to add")
     parser.add_argument("--make-roots", action="store_true", help="make the symlink roots under var/fusion/roots and stop")
     parser.add_argument("--split", choices=("val", "test"), default="val",
                         help="roots to make (--make-roots), or the split to report the chosen settings on")
@@ -243,6 +255,8 @@ def main() -> None:
     if args.make_roots:
         make_roots(args.pairs.parent.parent, ROOT / "var" / "fusion" / "roots", args.split)
         return
+    for head in args.head:
+        EMBEDDINGS[f"fused head {head.stem}"] = head_embedding(head)
     if args.split != "val":
         fit = whole_people(args.celeba5)
         fit.split = replace(fit.split, pairs_file=args.pairs)
@@ -256,7 +270,7 @@ def main() -> None:
     for lib in (library, celeba5):
         describe(lib)
 
-    names = args.only or list(EMBEDDINGS)
+    names = args.only or [name for name in EMBEDDINGS if can_embed(name, library.split)]
     margin_scale = None  # dlib v2's 0.99 distance, once measured
     summary = []
     for name in [BASELINE] + [n for n in names if n != BASELINE]:

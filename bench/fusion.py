@@ -2,9 +2,8 @@
 and test pairs, with dlib v2 (dlib v1 + mirror averaging, the app's active model) as the
 baseline, all from the same cached features in one run.
 
-    python -m ml.learning.landmarks --split val --out var/fusion/landmarks_val.npz      # and test
-    python -m ml.fusion.features --landmarks var/fusion/landmarks_val.npz \
-        --pairs ../shared/datasets/celeba5/pairs_val.txt --out var/fusion/features_val  # and test
+    # the celeba5 val and test caches of bench/fused_grouping.py (roots c5val, c5test)
+    python -m ml.fusion.features --landmarks var/fusion/landmarks_c5val.npz --out var/fusion/features_c5val  # and c5test
     .venv/bin/python bench/fusion.py [--head var/fusion/head.pt ...]
 
 Every row goes through our detector (one detection per image, shared by all networks) and
@@ -17,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,14 +27,14 @@ sys.path.insert(0, str(ROOT))
 
 from ml.fusion.backbones import unit  # noqa: E402
 from ml.fusion.head import FusionHead  # noqa: E402
-from ml.fusion.splits import BACKBONES, FeatureSplit, load_split  # noqa: E402
+from ml.fusion.backbones import BACKBONE_NAMES  # noqa: E402
+from ml.fusion.splits import FeatureSplit, load_split  # noqa: E402
 
-COMBINATIONS = (("dlib", "mobilefacenet"), ("dlib", "fr_feature"), ("mobilefacenet", "fr_feature"), BACKBONES)
+COMBINATIONS = (("dlib", "mobilefacenet"), ("dlib", "fr_feature"), ("mobilefacenet", "fr_feature"), BACKBONE_NAMES)
 
 
 def mirrored(split: FeatureSplit, name: str) -> np.ndarray:
-    i = BACKBONES.index(name)
-    return unit(split.parts[i] + split.mirrors[i])
+    return unit(split.features[name] + split.mirrors[name])
 
 
 def concatenated(split: FeatureSplit, names: tuple[str, ...]) -> np.ndarray:
@@ -50,11 +50,19 @@ def load_head(path: Path) -> FusionHead:
     return head
 
 
+def head_embedding(path: Path):
+    payload = torch.load(path, map_location="cpu", weights_only=False)
+    names = tuple(payload["config"]["backbones"])
+    head = load_head(path)
+    return lambda s: head.embed(s.parts(names), s.mirror_parts(names))
+
+
 def rows(splits: dict[str, FeatureSplit], heads: list[Path]):
-    single = {"dlib v1 (no mirror)": lambda s: s.parts[0]}
-    single |= {f"{name}{' = v2, baseline' if name == 'dlib' else ''}": (lambda s, n=name: mirrored(s, n)) for name in BACKBONES}
-    single |= {" + ".join(names): (lambda s, n=names: concatenated(s, n)) for names in COMBINATIONS}
-    single |= {f"fused head {path.name}": (lambda s, h=load_head(path): h.embed(s.parts, s.mirrors)) for path in heads}
+    cached = next(iter(splits.values())).backbones
+    single = {"dlib v1 (no mirror)": lambda s: s.features["dlib"]}
+    single |= {f"{name}{' = v2, baseline' if name == 'dlib' else ''}": (lambda s, n=name: mirrored(s, n)) for name in cached}
+    single |= {" + ".join(names): (lambda s, n=names: concatenated(s, n)) for names in COMBINATIONS if set(names) <= set(cached)}
+    single |= {f"fused head {path.name}": head_embedding(path) for path in heads}
     for label, embed in single.items():
         yield label, {split: data.verify(embed(data)) for split, data in splits.items()}
 
@@ -62,9 +70,12 @@ def rows(splits: dict[str, FeatureSplit], heads: list[Path]):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--features", type=Path, default=ROOT / "var" / "fusion")
+    parser.add_argument("--pairs", type=Path, default=ROOT.parent / "shared" / "datasets" / "celeba5",
+                        help="folder with pairs_val.txt and pairs_test.txt")
     parser.add_argument("--head", type=Path, nargs="*", default=[])
     args = parser.parse_args()
-    splits = {split: load_split(args.features / f"features_{split}") for split in ("val", "test")}
+    splits = {split: replace(load_split(args.features / f"features_c5{split}"), pairs_file=args.pairs / f"pairs_{split}.txt")
+              for split in ("val", "test")}
     print(f"faces: {', '.join(f'{k} {len(v.paths)}' for k, v in splits.items())}")
     print("| embedding | val accuracy | val VAL@1e-3 | test accuracy | test VAL@1e-3 | test AUC |")
     print("|---|---|---|---|---|---|")

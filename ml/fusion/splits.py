@@ -7,23 +7,36 @@ from pathlib import Path
 
 import numpy as np
 
+from ml.fusion.backbones import BACKBONE_NAMES
 from ml.fusion.features import load_features
 from ml.learning.landmarks import load_landmarks
-
-BACKBONES = ("dlib", "mobilefacenet", "fr_feature")
 
 
 @dataclass
 class FeatureSplit:
     paths: list[str]  # <person>/<file>
-    parts: list[np.ndarray]  # per backbone (N, D_i) unit embeddings
-    mirrors: list[np.ndarray] | None  # the same of the mirror images (None: not cached)
+    features: dict[str, np.ndarray]  # backbone name -> (N, D) unit embeddings
+    mirrors: dict[str, np.ndarray] | None  # the same of the mirror images (None: not cached)
     root: Path
     pairs_file: Path | None
 
     @property
     def people(self) -> list[str]:
         return [p.split("/")[0] for p in self.paths]
+
+    @property
+    def backbones(self) -> tuple[str, ...]:
+        return tuple(self.features)
+
+    def parts(self, names: tuple[str, ...]) -> list[np.ndarray]:
+        return [self.features[name] for name in names]
+
+    def mirror_parts(self, names: tuple[str, ...]) -> list[np.ndarray] | None:
+        return None if self.mirrors is None else [self.mirrors[name] for name in names]
+
+    def subset(self, index: np.ndarray) -> "FeatureSplit":
+        take = lambda arrays: None if arrays is None else {name: a[index] for name, a in arrays.items()}  # noqa: E731
+        return FeatureSplit([self.paths[i] for i in index], take(self.features), take(self.mirrors), self.root, self.pairs_file)
 
     def verify(self, embeddings: np.ndarray) -> dict:
         """ml.evaluation.evaluate's metrics on this split's pairs; a pair image without a
@@ -37,10 +50,13 @@ class FeatureSplit:
         return verification(pairs, {p: rows.get(p) for p in images})
 
 
-def load_split(folder: Path, backbones: tuple[str, ...] = BACKBONES) -> FeatureSplit:
+def load_split(folder: Path) -> FeatureSplit:
+    """Every backbone the cache holds (``ml.fusion.features --backbones``), in
+    BACKBONE_NAMES order."""
     meta = json.loads((Path(folder) / "meta.json").read_text())
     marks = load_landmarks(Path(meta["landmarks"]), partial=meta.get("partial", False))
-    features, paths = load_features(folder, marks)
-    mirrors = [features[f"{b}_mirror"] for b in backbones] if f"{backbones[0]}_mirror" in features else None
-    return FeatureSplit(paths, [features[b] for b in backbones], mirrors, marks.root,
+    cached, paths = load_features(folder, marks)
+    names = [name for name in BACKBONE_NAMES if name in cached]
+    mirrors = {name: cached[f"{name}_mirror"] for name in names} if f"{names[0]}_mirror" in cached else None
+    return FeatureSplit(paths, {name: cached[name] for name in names}, mirrors, marks.root,
                         Path(meta["pairs"]) if meta["pairs"] else None)

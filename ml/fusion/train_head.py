@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -21,21 +22,34 @@ import numpy as np
 import torch
 
 from ml.fusion.head import FusionHead
-from ml.fusion.splits import BACKBONES, load_split
+from ml.fusion.splits import load_split
 from ml.learning.losses import triplet_loss
 from ml.learning.mining import mine_triplets
 from ml.learning.sampling import PKSampler
 
+PAIRS_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "celeba5" / "pairs_val.txt"
+
 
 def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[FusionHead], dict], *, hidden: int,
                epochs: int, p: int, k: int, lr: float, alpha: float, dropout: float, eval_every: int, seed: int,
-               log=print) -> tuple[FusionHead, dict]:
-    """parts: per backbone (N, D_i) unit embeddings of the training faces; labels: (N,)
-    person ids; evaluate(head) -> ml.evaluation.evaluate's metrics on the val pairs."""
+               mirrors: list[np.ndarray] | None = None, lda: bool = False, log=print) -> tuple[FusionHead, dict]:
+    """parts: per backbone (N, D_i) unit embeddings of the training faces (``mirrors``: the
+    same of their mirror images, drawn instead of the face half the time, as augmentation);
+    labels: (N,) person ids; evaluate(head) -> ml.evaluation.evaluate's metrics on the val
+    pairs."""
     torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
     features = torch.from_numpy(np.concatenate(parts, axis=1))
+    flipped = None if mirrors is None else torch.from_numpy(np.concatenate(mirrors, axis=1))
     sampler = PKSampler(labels, p=p, k=k, seed=seed)
     head = FusionHead([part.shape[1] for part in parts], hidden=hidden, dropout=dropout)
+    if lda:
+        both = features.numpy() if flipped is None else np.concatenate([features.numpy(), flipped.numpy()])
+        head.start_from_lda(both, np.concatenate([labels] * (len(both) // len(labels))))
+    if epochs == 0:  # the start alone
+        metrics = evaluate(head)
+        return head, {"history": [], "best_val_accuracy": round(metrics["accuracy"], 4),
+                      "best_val_val": metrics["val_at_far_1e-3"]}
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     total = epochs * len(sampler)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * step / total)))
@@ -45,7 +59,11 @@ def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[
         losses, active = [], 0
         for batch in sampler.epoch(epoch):
             index = torch.from_numpy(batch)
-            embeddings = head(features[index])
+            rows = features[index]
+            if flipped is not None:
+                use = torch.from_numpy(rng.random(len(batch)) < 0.5)
+                rows = torch.where(use[:, None], flipped[index], rows)
+            embeddings = head(rows)
             target = torch.from_numpy(labels[batch])
             mined = mine_triplets(embeddings, target, alpha=alpha)
             out = triplet_loss(embeddings, mined.anchors, mined.positives, mined.negatives, alpha=alpha)
@@ -84,15 +102,25 @@ def main() -> None:
     parser.add_argument("--eval-every", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--backbones", nargs="+", help="default: every backbone both caches hold")
+    parser.add_argument("--pairs", type=Path, default=PAIRS_VAL, help="the val cache's pairs (if its meta has none)")
+    parser.add_argument("--mirror-augment", action="store_true", help="draw a face's mirror image half the time")
+    parser.add_argument("--lda", action="store_true", help="start the linear head from the discriminant projection")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train, val = load_split(args.train), load_split(args.val)
-    print(f"train: {len(train.people)} faces of {len(set(train.people))} people; val: {len(val.paths)} faces", flush=True)
+    if val.pairs_file is None:
+        val = replace(val, pairs_file=args.pairs)
+    names = tuple(args.backbones or [name for name in train.backbones if name in val.backbones])
+    print(f"train: {len(train.people)} faces of {len(set(train.people))} people; val: {len(val.paths)} faces; "
+          f"backbones {', '.join(names)}", flush=True)
     people = {name: i for i, name in enumerate(sorted(set(train.people)))}
     labels = np.array([people[name] for name in train.people])
-    head, summary = train_head(train.parts, labels, lambda h: val.verify(h.embed(val.parts, val.mirrors)), hidden=args.hidden, epochs=args.epochs, p=args.p, k=args.k, lr=args.lr,
-                               alpha=args.alpha, dropout=args.dropout, eval_every=args.eval_every, seed=args.seed)
-    config = {"backbones": list(BACKBONES), "dims": head.dims, "hidden": args.hidden, "dropout": args.dropout,
+    head, summary = train_head(train.parts(names), labels, lambda h: val.verify(h.embed(val.parts(names), val.mirror_parts(names))),
+                               hidden=args.hidden, epochs=args.epochs, p=args.p, k=args.k, lr=args.lr, alpha=args.alpha,
+                               dropout=args.dropout, eval_every=args.eval_every, seed=args.seed,
+                               mirrors=train.mirror_parts(names) if args.mirror_augment else None, lda=args.lda)
+    config = {"backbones": list(names), "dims": head.dims, "hidden": args.hidden, "dropout": args.dropout,
               "training": {**{k: v for k, v in vars(args).items() if k not in ("train", "val", "out")},
                            "train_faces": len(train.people), "train_people": len(set(train.people))}}
     args.out.parent.mkdir(parents=True, exist_ok=True)

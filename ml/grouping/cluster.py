@@ -41,13 +41,14 @@ def group_embeddings(
     merge_distance: float | None = None,
     attach_distance: float | None = None,
     merge_margin: float = MERGE_MARGIN,
+    attach_min_size: int = ATTACH_MIN_SIZE,
 ) -> np.ndarray:
     """(N,) int cluster labels for (N, D) unit embeddings; -1 for faces left unsorted.
 
     threshold: the model's same-person cosine distance; see AGGLOMERATIVE_CUT and
     CLUSTER_RADIUS for how grouping uses it. merge_distance / attach_distance: where
     given, the tight clusters are then joined by average linkage and the faces left over
-    attached to them (ml.grouping.merge; ``merge_margin`` as there). Afterwards no
+    attached to them (ml.grouping.merge; ``merge_margin`` and ``attach_min_size`` as there). Afterwards no
     cluster keeps two faces of the same photo (see ``split_same_photo``)."""
     n = len(embeddings)
     if n != len(photo_ids):
@@ -56,7 +57,7 @@ def group_embeddings(
         return np.full(n, -1, dtype=int)
     labels = tight_clusters(embeddings, method=method, threshold=threshold, min_cluster_size=min_cluster_size)
     return clusters_joined(labels, embeddings, photo_ids, merge_distance=merge_distance, attach_distance=attach_distance,
-                           merge_margin=merge_margin)
+                           merge_margin=merge_margin, attach_min_size=attach_min_size)
 
 
 def tight_clusters(embeddings: np.ndarray, *, method: Method = "hdbscan", threshold: float, min_cluster_size: int = 2) -> np.ndarray:

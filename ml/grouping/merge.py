@@ -32,6 +32,7 @@ variant of the attach rule).
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -48,6 +49,32 @@ CHOSEN_AT_MERGE_DISTANCE = 0.06305
 MERGE_MARGIN_SHARE = MERGE_MARGIN / CHOSEN_AT_MERGE_DISTANCE
 ATTACH_MIN_SIZE = 6
 BLOCK = 2048
+
+
+@dataclass(frozen=True)
+class JoinSettings:
+    """How one model's clusters are joined, relative to its calibration. A model whose
+    settings were chosen for it (bench/fused_grouping.py, on celeba_library val and
+    celeba5 val) carries them with its weights: its checkpoint config's "grouping", the
+    EmbeddingModel row's ``grouping``. Empty: the defaults above, chosen for dlib v2."""
+
+    margin_share: float = MERGE_MARGIN_SHARE  # the margin as a share of the merge distance
+    attach_min_size: int = ATTACH_MIN_SIZE
+    attach_share: float | None = None  # attach / merge distance; None: its own P(same) = ATTACH_PROBABILITY distance
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "JoinSettings":
+        unknown = set(data) - {field.name for field in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown grouping settings {sorted(unknown)}")
+        return cls(**data)
+
+    def joins(self, calibration) -> dict:
+        """group_embeddings' join arguments at this calibration's distances."""
+        merge = calibration.distance_at_probability(MERGE_PROBABILITY)
+        attach = calibration.distance_at_probability(ATTACH_PROBABILITY) if self.attach_share is None else merge * self.attach_share
+        return {"merge_distance": merge, "merge_margin": self.margin_share * merge, "attach_distance": attach,
+                "attach_min_size": self.attach_min_size}
 
 
 def merge_clusters(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.ndarray, max_distance: float, margin: float = MERGE_MARGIN) -> np.ndarray:

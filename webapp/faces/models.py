@@ -24,6 +24,9 @@ class EmbeddingModel(models.Model):
     # What its distances mean (ml.evaluation.calibration.Calibration.to_dict()), measured on
     # val faces; every "same person" statement and every "who is this?" answer reads it.
     calibration = models.JSONField(default=dict, blank=True)
+    # How its clusters are joined when grouping (ml.grouping.merge.JoinSettings), chosen for
+    # this model and kept with its weights (checkpoint config "grouping"); empty: the defaults.
+    grouping = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=False)
     # Set each time the version becomes the active one: the versions a rollback may return to.
     activated_at = models.DateTimeField(null=True, blank=True)

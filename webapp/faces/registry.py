@@ -45,6 +45,7 @@ def checkpoint_file_fields(path: Path, *, checkpoint: str) -> dict:
         "metrics": metrics,
         "same_person_threshold": float(metrics.get("same_person_threshold", FALLBACK_THRESHOLD)),
         "calibration": json.loads(sidecar.read_text()) if sidecar.exists() else {},
+        "grouping": config.get("grouping", {}),
     }
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from django.conf import settings
 from django.db import transaction
 
-from ml.grouping.merge import ATTACH_PROBABILITY, MERGE_MARGIN_SHARE, MERGE_PROBABILITY
+from ml.grouping.merge import JoinSettings
 from ml.grouping.usable import group_usable
 from webapp.core.broker import send_quietly
 from webapp.core.jobs import Claim, JobHeartbeat, job_claim
@@ -148,15 +148,10 @@ def grouping_labels(model, embeddings: np.ndarray, photo_ids: np.ndarray, *, met
     """The clusters of these faces with the model's distances: its same-person threshold,
     and (HDBSCAN, whose tight clusters split the people with many photos) its
     calibration's distances for joining the clusters of one person, the merge margin
-    scaled with them. Faces not ``usable`` (too poor to trust, ml/faces/quality.py) are
+    scaled with them, and the join settings chosen for it (its ``grouping``; default
+    the ones chosen for dlib v2). Faces not ``usable`` (too poor to trust, ml/faces/quality.py) are
     left unsorted; default: all usable."""
-    calibration = model_calibration(model)
-    merge_distance = calibration.distance_at_probability(MERGE_PROBABILITY)
-    joins = {} if method == "agglomerative" else {
-        "merge_distance": merge_distance,
-        "merge_margin": MERGE_MARGIN_SHARE * merge_distance,
-        "attach_distance": calibration.distance_at_probability(ATTACH_PROBABILITY),
-    }
+    joins = {} if method == "agglomerative" else JoinSettings.from_dict(model.grouping).joins(model_calibration(model))
     usable = np.ones(len(embeddings), dtype=bool) if usable is None else usable
     return group_usable(
         embeddings, photo_ids, usable, method=method, threshold=model.same_person_threshold,

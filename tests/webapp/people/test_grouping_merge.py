@@ -48,3 +48,29 @@ def test_the_merge_margin_moves_with_the_models_distance_scale(monkeypatch):
     assert seen[0]["merge_margin"] == pytest.approx(MERGE_MARGIN, rel=1e-3)
     assert seen[1]["merge_margin"] == pytest.approx(2 * MERGE_MARGIN, rel=1e-2)
     assert seen[1]["merge_distance"] == pytest.approx(2 * seen[0]["merge_distance"], rel=1e-2)
+
+
+def test_a_model_groups_with_the_join_settings_kept_with_its_weights(monkeypatch):
+    """A version whose join settings were chosen for it (its ``grouping``, from its
+    checkpoint config) is grouped with them; a version without uses the defaults; an
+    unknown setting is refused by name rather than ignored."""
+    import numpy as np
+
+    from ml.grouping.merge import ATTACH_MIN_SIZE, MERGE_MARGIN, JoinSettings
+    from webapp.faces.selectors import embedding_model_active
+    from webapp.people import grouping
+
+    seen = []
+    monkeypatch.setattr(grouping, "group_usable", lambda *args, **options: seen.append(options) or np.array([]))
+    shipped = embedding_model_active()
+    own = shipped.__class__(same_person_threshold=shipped.same_person_threshold, calibration=shipped.calibration,
+                            grouping={"margin_share": 3 * JoinSettings().margin_share, "attach_min_size": 3, "attach_share": 0.95})
+    for model in (shipped, own):
+        grouping.grouping_labels(model, np.zeros((0, 128)), np.zeros(0), method="hdbscan")
+    assert seen[0]["attach_min_size"] == ATTACH_MIN_SIZE and seen[0]["attach_distance"] == pytest.approx(seen[0]["merge_distance"])
+    assert seen[1]["merge_distance"] == pytest.approx(seen[0]["merge_distance"])
+    assert seen[1]["merge_margin"] == pytest.approx(3 * MERGE_MARGIN, rel=1e-3)
+    assert seen[1]["attach_min_size"] == 3
+    assert seen[1]["attach_distance"] == pytest.approx(0.95 * seen[1]["merge_distance"])
+    with pytest.raises(ValueError, match="attach_min"):
+        JoinSettings.from_dict({"attach_min": 3})
