@@ -72,14 +72,30 @@ DISTANCE_FACTORS = (0.8, 0.9, 1.0, 1.025, 1.05, 1.075, 1.1, 1.2)  # precision fa
 MARGIN_FACTORS = (0.0, 1.0, 2.0, 3.0, 4.0, 6.0)  # from 4x on the margin hardly binds
 MIN_SIZES = (3, 4, 6, 10)
 ATTACH_FACTORS = (1.0,)  # attach distance / merge distance (the app: both at P(same) = 0.99)
+ATTACH_GAPS = (0.0,)  # how much nearer the nearest cluster must be than the next, / merge distance
 TARGET_PRECISION, LOOKALIKE_PRECISION = 0.99, 0.98
-# The settings chosen on val, reported once on test (--split test): (label, embedding, merge
-# distance factor, margin factor, attach min size, attach distance / merge distance). The
-# app's own settings for every embedding, then the best val settings under both constraints.
-APP = (1.0, 1.0, ATTACH_MIN_SIZE, 1.0)
-CHOSEN = [(f"{name}, app settings", name) + APP for name in EMBEDDINGS] + [
-    ("dlib + fr_feature, 1x, margin 3x, min 3, attach 0.95x", "dlib + fr_feature", 1.0, 3.0, 3, 0.95),
-    ("fr_feature, 1x, margin 4x, min 6", "fr_feature", 1.0, 4.0, 6, 1.0),
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One setting of the sweep, relative to an embedding's own app settings."""
+    distance: float = 1.0  # merge distance / its P(same) = 0.99 distance
+    margin: float = 1.0  # margin / its scaled MERGE_MARGIN
+    min_size: int = ATTACH_MIN_SIZE
+    attach: float = 1.0  # attach distance / merge distance
+    gap: float = 0.0  # attach gap / merge distance
+
+    def __str__(self) -> str:
+        return (f"{self.distance:g}x, margin {self.margin:g}x, min {self.min_size}, attach {self.attach:g}x"
+                + (f", gap {self.gap:g}" if self.gap else ""))
+
+
+# The settings chosen on val, reported once on test (--split test): (label, embedding,
+# trial). The app's own settings for every embedding, then the best val settings under
+# both constraints.
+CHOSEN = [(f"{name}, app settings", name, Trial()) for name in EMBEDDINGS] + [
+    ("dlib + fr_feature, 1x, margin 3x, min 3, attach 0.95x", "dlib + fr_feature", Trial(1.0, 3.0, 3, 0.95)),
+    ("fr_feature, 1x, margin 4x, min 6", "fr_feature", Trial(1.0, 4.0, 6, 1.0)),
 ]
 
 
@@ -179,9 +195,13 @@ def describe(lib: Library) -> None:
     print(f"{lib.name}: {len(lib.labels):,} faces of {len(sizes)} people (largest {sizes.max()}, median {int(np.median(sizes))})")
 
 
-def score(tight: np.ndarray, x: np.ndarray, labels: np.ndarray, *, merge: float, attach: float, margin: float, min_size: int) -> dict:
+def score(tight: np.ndarray, x: np.ndarray, labels: np.ndarray, settings: "Settings", trial: Trial) -> dict:
+    merge = settings.merge * trial.distance
+    # The app's attach distance is its own P(same) = 0.99 distance (= the merge distance).
+    attach = settings.attach if (trial.distance, trial.attach) == (1.0, 1.0) else merge * trial.attach
     predicted = clusters_joined(tight, x, np.arange(len(x)), merge_distance=merge, attach_distance=attach,
-                                merge_margin=margin, attach_min_size=min_size)
+                                merge_margin=settings.margin * trial.margin, attach_min_size=trial.min_size,
+                                attach_gap=merge * trial.gap)
     return pairwise_scores(predicted, labels)
 
 
@@ -210,7 +230,7 @@ def report(fit: Library, library: Library, celeba5: Library) -> None:
     margin_scale = app_settings(mirrored(fit.split, "dlib"), fit, None).merge
     cache: dict[str, tuple] = {}  # embedding -> (settings, {library: (x, tight)})
     results = []
-    for label, name, factor, margin_factor, min_size, attach_factor in CHOSEN:
+    for label, name, trial in CHOSEN:
         if not can_embed(name, library.split):
             print(f"{label}: skipped, the caches lack its backbones")
             continue
@@ -219,13 +239,9 @@ def report(fit: Library, library: Library, celeba5: Library) -> None:
             xs = {lib.name: EMBEDDINGS[name](lib.split) for lib in (library, celeba5)}
             cache[name] = settings, {n: (x, tight_clusters(x, threshold=settings.threshold)) for n, x in xs.items()}
         settings, data = cache[name]
-        merge = settings.merge * factor
-        attach = settings.attach if (factor, attach_factor) == (1.0, 1.0) else merge * attach_factor
-        margin = settings.margin * margin_factor
-        row = {lib.name: score(data[lib.name][1], data[lib.name][0], lib.labels, merge=merge, attach=attach,
-                               margin=margin, min_size=min_size) for lib in (library, celeba5)}
-        results.append((label, f"merge {merge:.4f}, margin {margin:.4f}, min {min_size}, attach {attach:.4f}", row))
-        print(f"{label}: threshold {settings.threshold:.4f}, {results[-1][1]}", flush=True)
+        row = {lib.name: score(data[lib.name][1], data[lib.name][0], lib.labels, settings, trial) for lib in (library, celeba5)}
+        results.append((label, str(trial), row))
+        print(f"{label}: threshold {settings.threshold:.4f}, 0.99 at {settings.merge:.4f}, {trial}", flush=True)
     baseline = results[0][2]
     for lib in (library, celeba5):
         print(f"\n## {lib.name} (settings and calibrations from {fit.name})")
@@ -247,6 +263,8 @@ def main() -> None:
     parser.add_argument("--min-sizes", type=int, nargs="+", default=MIN_SIZES)
     parser.add_argument("--attach-factors", type=float, nargs="+", default=ATTACH_FACTORS,
                         help="attach distance as a factor of the merge distance")
+    parser.add_argument("--attach-gaps", type=float, nargs="+", default=ATTACH_GAPS,
+                        help="how much farther the next cluster must be for a face to attach, / the merge distance")
     parser.add_argument("--head", type=Path, nargs="*", default=[], help="fusion heads (ml.fusion.train_head) to add")
     parser.add_argument("--make-roots", action="store_true", help="make the symlink roots under var/fusion/roots and stop")
     parser.add_argument("--split", choices=("val", "test"), default="val",
@@ -282,15 +300,13 @@ def main() -> None:
         median, close = lookalikes(x_lib, library.labels)
         tight = {lib.name: tight_clusters(x, threshold=settings.threshold) for lib, x in ((library, x_lib), (celeba5, x_c5))}
 
-        def run(lib: Library, x: np.ndarray, merge: float, margin: float, min_size: int, attach: float) -> dict:
-            return score(tight[lib.name], x, lib.labels, merge=merge, attach=attach, margin=margin, min_size=min_size)
+        def run(lib: Library, x: np.ndarray, trial: Trial) -> dict:
+            return score(tight[lib.name], x, lib.labels, settings, trial)
 
         before = {lib.name: pairwise_scores(clusters_joined(tight[lib.name], x, np.arange(len(x)), merge_distance=None,
                                                             attach_distance=None), lib.labels)
                   for lib, x in ((library, x_lib), (celeba5, x_c5))}
-        app = {lib.name: score(tight[lib.name], x, lib.labels, merge=settings.merge, attach=settings.attach,
-                               margin=settings.margin, min_size=ATTACH_MIN_SIZE)
-               for lib, x in ((library, x_lib), (celeba5, x_c5))}
+        app = {lib.name: run(lib, x, Trial()) for lib, x in ((library, x_lib), (celeba5, x_c5))}
         print(f"\n## {name}: dim {x_lib.shape[1]}, threshold {settings.threshold:.4f}, P(same)=0.99 at {settings.merge:.4f}, "
               f"FAR 1e-3 at {settings.calibration.threshold_at_far(1e-3):.4f}, margin {settings.margin:.4f}; "
               f"median within-person distance {median:.4f} ({median / settings.merge:.2f} x the 0.99 distance), "
@@ -299,41 +315,33 @@ def main() -> None:
         print(f"app settings:  library {fmt(app[library.name])}   celeba5 val {fmt(app[celeba5.name])}")
         if name == BASELINE:  # the shipped model's own threshold and calibration, as the app has them
             shipped = shipped_settings()
-            scores = {lib.name: score(tight_clusters(x, threshold=shipped.threshold), x, lib.labels, merge=shipped.merge,
-                                      attach=shipped.attach, margin=shipped.margin, min_size=ATTACH_MIN_SIZE)
+            scores = {lib.name: score(tight_clusters(x, threshold=shipped.threshold), x, lib.labels, shipped, Trial())
                       for lib, x in ((library, x_lib), (celeba5, x_c5))}
             print(f"shipped ({SHIPPED}: threshold {shipped.threshold:.4f}, 0.99 at {shipped.merge:.4f}):  "
                   f"library {fmt(scores[library.name])}   celeba5 val {fmt(scores[celeba5.name])}")
-        rows = []
-        for factor, margin_factor, min_size, attach_factor in itertools.product(
-                args.distance_factors, args.margin_factors, args.min_sizes, args.attach_factors):
-            merge, margin = settings.merge * factor, settings.margin * margin_factor
-            attach = merge * attach_factor
-            rows.append((factor, margin_factor, min_size, merge, margin, attach,
-                         run(library, x_lib, merge, margin, min_size, attach)))
+        trials = [Trial(*values) for values in itertools.product(args.distance_factors, args.margin_factors, args.min_sizes,
+                                                                 args.attach_factors, args.attach_gaps)]
+        rows = [(trial, run(library, x_lib, trial)) for trial in trials]
         if args.full:
-            print("| merge | margin | min size | attach | library P / R |")
-            print("|---|---|---|---|---|")
-            for factor, margin_factor, min_size, merge, margin, attach, s in rows:
-                print(f"| {merge:.4f} ({factor:g}x) | {margin:.4f} ({margin_factor:g}x) | {min_size} | {attach:.4f} | "
-                      f"{s['precision']:.4f} / {s['recall']:.3f} |")
-        # (b), (c): the best library recall at the target precision, with celeba5 val scored
-        # for the same settings; then the best that also keeps celeba5 val precision.
-        passing = sorted((r for r in rows if r[6]["precision"] >= TARGET_PRECISION), key=lambda r: -r[6]["recall"])
-        print("| merge | margin | attach min size | attach | celeba_library val P / R (B3 F) | celeba5 val P / R (B3 F) |")
-        print("|---|---|---|---|---|---|")
-        best_both, best_c5 = None, None
-        for rank, (factor, margin_factor, min_size, merge, margin, attach, s) in enumerate(passing):
-            c5 = run(celeba5, x_c5, merge, margin, min_size, attach)
-            best_c5 = best_c5 or c5
+            print("| setting | library P / R |")
+            print("|---|---|")
+            for trial, s in rows:
+                print(f"| {trial} | {s['precision']:.4f} / {s['recall']:.3f} |")
+        # The best library recall at the target precision, with celeba5 val scored for the
+        # same settings; then the best that also keeps celeba5 val precision.
+        passing = sorted((r for r in rows if r[1]["precision"] >= TARGET_PRECISION), key=lambda r: -r[1]["recall"])
+        print("| setting | celeba_library val P / R (B3 F) | celeba5 val P / R (B3 F) |")
+        print("|---|---|---|")
+        best_both, best = None, None
+        for rank, (trial, s) in enumerate(passing):
+            c5 = run(celeba5, x_c5, trial)
+            best = best or (trial, s, c5)
             keeps = c5["precision"] >= LOOKALIKE_PRECISION
             if rank < 5 or keeps:
-                print(f"| {merge:.4f} ({factor:g}x) | {margin:.4f} ({margin_factor:g}x) | {min_size} | {attach:.4f} | {fmt(s)} | {fmt(c5)} |"
-                      + (" best with celeba5 val P >= 0.98" if keeps else ""), flush=True)
+                print(f"| {trial} | {fmt(s)} | {fmt(c5)} |" + (" best with celeba5 val P >= 0.98" if keeps else ""), flush=True)
             if keeps:
-                best_both = (factor, margin_factor, min_size, merge, margin, attach, s, c5)
+                best_both = (trial, s, c5)
                 break
-        best = None if not passing else passing[0] + (best_c5,)
         summary.append((name, x_lib.shape[1], app, best, best_both, library.name, celeba5.name))
 
     print("\n## Summary (val only): app settings; best library recall at P >= 0.99; the same with celeba5 val P >= 0.98")
@@ -341,11 +349,10 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name, dim, app, best, both, lib_name, c5_name in summary:
         a, c = app[lib_name], app[c5_name]
-        best_text = "none" if best is None else (f"{best[6]['recall']:.3f} at {best[6]['precision']:.4f}; celeba5 {best[7]['precision']:.4f} "
-                                                 f"({best[0]:g}x, margin {best[1]:g}x, min {best[2]}, attach {best[5]:.4f})")
-        both_text = "none" if both is None else (f"{both[6]['recall']:.3f} at {both[6]['precision']:.4f}; celeba5 {both[7]['precision']:.4f} "
-                                                 f"({both[0]:g}x, margin {both[1]:g}x, min {both[2]}, attach {both[5]:.4f})")
-        print(f"| {name} | {dim} | {a['precision']:.4f} / {a['recall']:.3f} | {c['precision']:.4f} / {c['recall']:.3f} | {best_text} | {both_text} |")
+        texts = ["none" if found is None else f"{found[1]['recall']:.3f} at {found[1]['precision']:.4f}; "
+                 f"celeba5 {found[2]['precision']:.4f} ({found[0]})" for found in (best, both)]
+        print(f"| {name} | {dim} | {a['precision']:.4f} / {a['recall']:.3f} | {c['precision']:.4f} / {c['recall']:.3f} | "
+              f"{texts[0]} | {texts[1]} |")
 
 
 if __name__ == "__main__":

@@ -42,13 +42,14 @@ def group_embeddings(
     attach_distance: float | None = None,
     merge_margin: float = MERGE_MARGIN,
     attach_min_size: int = ATTACH_MIN_SIZE,
+    attach_gap: float = 0.0,
 ) -> np.ndarray:
     """(N,) int cluster labels for (N, D) unit embeddings; -1 for faces left unsorted.
 
     threshold: the model's same-person cosine distance; see AGGLOMERATIVE_CUT and
     CLUSTER_RADIUS for how grouping uses it. merge_distance / attach_distance: where
     given, the tight clusters are then joined by average linkage and the faces left over
-    attached to them (ml.grouping.merge; ``merge_margin`` and ``attach_min_size`` as there). Afterwards no
+    attached to them (ml.grouping.merge; ``merge_margin``, ``attach_min_size`` and ``attach_gap`` as there). Afterwards no
     cluster keeps two faces of the same photo (see ``split_same_photo``)."""
     n = len(embeddings)
     if n != len(photo_ids):
@@ -57,7 +58,7 @@ def group_embeddings(
         return np.full(n, -1, dtype=int)
     labels = tight_clusters(embeddings, method=method, threshold=threshold, min_cluster_size=min_cluster_size)
     return clusters_joined(labels, embeddings, photo_ids, merge_distance=merge_distance, attach_distance=attach_distance,
-                           merge_margin=merge_margin, attach_min_size=attach_min_size)
+                           merge_margin=merge_margin, attach_min_size=attach_min_size, attach_gap=attach_gap)
 
 
 def tight_clusters(embeddings: np.ndarray, *, method: Method = "hdbscan", threshold: float, min_cluster_size: int = 2) -> np.ndarray:
@@ -82,7 +83,7 @@ def tight_clusters(embeddings: np.ndarray, *, method: Method = "hdbscan", thresh
 
 def clusters_joined(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.ndarray, *, merge_distance: float | None,
                     attach_distance: float | None, merge_margin: float = MERGE_MARGIN,
-                    attach_min_size: int = ATTACH_MIN_SIZE) -> np.ndarray:
+                    attach_min_size: int = ATTACH_MIN_SIZE, attach_gap: float = 0.0) -> np.ndarray:
     """The second step of ``group_embeddings``: ``tight_clusters``' labels joined
     (ml.grouping.merge; a step whose distance is None is skipped), then no two faces of
     one photo left in a cluster."""
@@ -90,7 +91,7 @@ def clusters_joined(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.nd
     if merge_distance is not None:
         labels = merge_clusters(labels, unit, photo_ids, merge_distance, margin=merge_margin)
     if attach_distance is not None:
-        labels = attach_unsorted(labels, unit, photo_ids, attach_distance, min_size=attach_min_size)
+        labels = attach_unsorted(labels, unit, photo_ids, attach_distance, min_size=attach_min_size, gap=attach_gap)
     return split_same_photo(labels, unit, np.asarray(photo_ids))
 
 

@@ -61,6 +61,7 @@ class JoinSettings:
     margin_share: float = MERGE_MARGIN_SHARE  # the margin as a share of the merge distance
     attach_min_size: int = ATTACH_MIN_SIZE
     attach_share: float | None = None  # attach / merge distance; None: its own P(same) = ATTACH_PROBABILITY distance
+    attach_gap_share: float = 0.0  # how much farther the next cluster must be, as a share of the merge distance
 
     @classmethod
     def from_dict(cls, data: dict) -> "JoinSettings":
@@ -74,7 +75,7 @@ class JoinSettings:
         merge = calibration.distance_at_probability(MERGE_PROBABILITY)
         attach = calibration.distance_at_probability(ATTACH_PROBABILITY) if self.attach_share is None else merge * self.attach_share
         return {"merge_distance": merge, "merge_margin": self.margin_share * merge, "attach_distance": attach,
-                "attach_min_size": self.attach_min_size}
+                "attach_min_size": self.attach_min_size, "attach_gap": self.attach_gap_share * merge}
 
 
 def merge_clusters(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.ndarray, max_distance: float, margin: float = MERGE_MARGIN) -> np.ndarray:
@@ -146,10 +147,14 @@ def merge_clusters(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.nda
     return labels
 
 
-def attach_unsorted(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.ndarray, max_distance: float, min_size: int = ATTACH_MIN_SIZE) -> np.ndarray:
+def attach_unsorted(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.ndarray, max_distance: float,
+                    min_size: int = ATTACH_MIN_SIZE, gap: float = 0.0) -> np.ndarray:
     """Each unsorted face joins the cluster whose faces are, on average, nearest to it,
     when that average distance is below ``max_distance``, the cluster has at least
-    ``min_size`` faces and holds no other face of its photo. Clusters are those of ``labels``: faces attached do not move them."""
+    ``min_size`` faces and holds no other face of its photo, and the next nearest
+    cluster is at least ``gap`` farther: a face about as near to two clusters is as
+    likely the look-alike's, so it stays unsorted. Clusters are those of ``labels``:
+    faces attached do not move them."""
     labels = np.asarray(labels).copy()
     ids = np.unique(labels[labels >= 0])
     loose = np.flatnonzero(labels < 0)
@@ -165,10 +170,14 @@ def attach_unsorted(labels: np.ndarray, embeddings: np.ndarray, photo_ids: np.nd
     for start in range(0, len(loose), BLOCK):
         faces = loose[start : start + BLOCK]
         distance = 1.0 - x[faces] @ means.T
+        rows = np.arange(len(faces))
         nearest = distance.argmin(axis=1)
-        for face, cluster, d in zip(faces, nearest, distance[np.arange(len(faces)), nearest]):
+        near = distance[rows, nearest]
+        distance[rows, nearest] = np.inf
+        runner_up = distance.min(axis=1)  # inf when there is one cluster
+        for face, cluster, d, d2 in zip(faces, nearest, near, runner_up):
             label = int(ids[cluster])
-            if d < max_distance and sizes[cluster] >= min_size and (label, photo_ids[face]) not in taken:
+            if d < max_distance and d2 - d >= gap and sizes[cluster] >= min_size and (label, photo_ids[face]) not in taken:
                 labels[face] = label
                 taken.add((label, photo_ids[face]))
     return labels

@@ -111,3 +111,21 @@ def test_a_loose_face_joins_the_nearest_cluster_unless_its_photo_is_there(photo,
     attached = attach_unsorted(labels, x, photos, 0.1, min_size=4)
     assert attached[:8].tolist() == labels[:8].tolist() and attached[9] == -1  # the far face stays unsorted
     assert attached[8] == (0 if joins else -1)
+
+
+def test_a_loose_face_about_as_near_to_two_clusters_stays_unsorted_with_a_gap():
+    """The ambiguity rule: a face between two people joins neither when the second is
+    not at least ``gap`` farther than the first; a face clearly nearer one joins it."""
+    rng = np.random.default_rng(5)
+    a, b = unit(rng.normal(size=128)), unit(rng.normal(size=128))
+    between, near_a = unit(a + b), unit(3 * a + b)
+    x = np.concatenate([around(a, 4, 0.1, rng), around(b, 4, 0.1, rng), between[None], near_a[None]])
+    labels = np.array([0] * 4 + [1] * 4 + [-1, -1])
+    means = np.stack([x[:4].mean(axis=0), x[4:8].mean(axis=0)])
+    d = 1.0 - x[8:] @ means.T
+    gap = (abs(d[0, 0] - d[0, 1]) + abs(d[1, 0] - d[1, 1])) / 2  # between the two faces' gaps
+    assert abs(d[0, 0] - d[0, 1]) < gap < abs(d[1, 0] - d[1, 1])
+    wide = attach_unsorted(labels, x, np.arange(10), 1.0, min_size=4)
+    assert wide[8] != -1 and wide[9] == 0
+    careful = attach_unsorted(labels, x, np.arange(10), 1.0, min_size=4, gap=gap)
+    assert careful[8] == -1 and careful[9] == 0
