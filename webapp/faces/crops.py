@@ -76,20 +76,21 @@ def _crops(faces: Sequence[Face], templates: tuple[AlignmentTemplate, ...]) -> t
         primary, others = templates[0], templates[1:]
         for index in unreadable:
             crops[0][index] = jpeg_crop(network.get(faces[index].pk, faces[index].thumbnail), primary)
-            # Only the primary template's crop is stored. The others are cut from it: the
-            # face's landmarks carried into the primary crop (by the similarity that made
-            # it) and aligned from there, which is the transform mapping the primary
-            # template onto the other one as fitted to this face. The other crop is then
-            # that of a smaller, JPEG-compressed image, so its vector is close to, not
-            # equal to, the one the photo gives.
+            # Only the primary template's crop is stored; the others are cut from it. The
+            # face's landmarks, carried into the primary crop by the similarity that made
+            # it, are aligned from there: the transform that maps the primary template
+            # onto the other as fitted to this face (not just template onto template).
+            # Where the other crop reaches past the primary one (the ArcFace crop's
+            # corners, beyond the dlib chip) the chip's edge is repeated, as a photo's
+            # edge is, so the vector is close to, not equal to, the one the photo gives.
             landmarks = np.asarray(faces[index].landmarks, np.float32)
-            in_primary = _carried(landmarks, estimate_similarity(landmarks, np.asarray(primary.points)))
+            in_primary = carried(landmarks, estimate_similarity(landmarks, np.asarray(primary.points)))
             for array, template in zip(crops[1:], others):
                 array[index] = align_face(crops[0][index], in_primary, template)
     return crops
 
 
-def _carried(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+def carried(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """(5, 2) points under a 2x3 affine matrix."""
     return points @ matrix[:, :2].T + matrix[:, 2]
 

@@ -91,15 +91,15 @@ def test_embeddings_are_the_head_on_the_cached_backbone_features(fused, fused_pa
 
 def test_the_pipeline_keeps_the_primary_crop_and_a_128_d_vector(fused, ml_detector, ml_albums, ml_embedder):
     pipeline = FacePipeline(detector=ml_detector, embedder=fused)
-    [records] = pipeline.process_paths([ml_albums / "friends" / "paul_rudd.jpg"])
-    assert records
     image = decode_image(ml_albums / "friends" / "paul_rudd.jpg", max_side=1600)
-    for record in records:
+    [detections] = pipeline.detect([image])
+    [records] = pipeline.embed_detected([image], [detections])
+    assert records
+    for record, detection in zip(records, detections):
         assert record.embedding.shape == (128,) and abs(np.linalg.norm(record.embedding) - 1) < 1e-5
         assert record.aligned.shape == record.shown.shape == (150, 150, 3)
-        landmarks = [record.landmarks * image.scale]
-        np.testing.assert_array_equal(record.aligned, align_faces(image.pixels, landmarks, DLIB_150)[0])
-        crops = tuple(align_faces(image.pixels, landmarks, t) for t in fused.templates)
+        np.testing.assert_array_equal(record.aligned, align_faces(image.pixels, [detection.landmarks], DLIB_150)[0])
+        crops = tuple(align_faces(image.pixels, [detection.landmarks], t) for t in fused.templates)
         np.testing.assert_allclose(record.embedding, fused.embed(crops)[0], atol=1e-5)
     # A single-network embedder takes the pipeline's 1-tuple as well as a bare array.
     crop = records[0].aligned[None]
