@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,7 +15,9 @@ from ml.faces.boxes import box_iou
 from ml.faces.detect import DetectedFace, FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
-from ml.fusion.model import FusedEmbedder
+
+if TYPE_CHECKING:  # the fused model builds on this package; the pipeline only runs it
+    from ml.fusion.model import FusedEmbedder
 
 
 @dataclass
