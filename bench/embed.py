@@ -1,9 +1,11 @@
 """Embedding and detection speed on this machine.
 
     python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--compare models/dlib_resnet_finetuned.pt] [--threads 2] [--faces 96]
+    python bench/embed.py --checkpoint models/dlib_resnet_v1_mirror.pt --compare var/fusion/fused.pt
 
 Prints milliseconds per face for the embedder at batch 32 against batch 1 (the baseline,
-measured in the same run), milliseconds per 640x480 photo for the detector, and the
+measured in the same run), the same at batch 32 for each --compare checkpoint (any kind,
+fused ones too: a face's crops for every template it needs), milliseconds per 640x480 photo for the detector, and the
 per-stage split of the full pipeline on a real 640x480 photo when the albums are present.
 Figures only; nothing here is a test.
 """
@@ -23,7 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from ml.faces.detect import FaceDetector  # noqa: E402
-from ml.faces.embed import Embedder  # noqa: E402
+from ml.faces.embed import load_embedder  # noqa: E402
 from ml.faces.imageio import DecodedImage, decode_image  # noqa: E402
 from ml.faces.pipeline import FacePipeline  # noqa: E402
 
@@ -37,6 +39,18 @@ def per_item_ms(run, items: int, repeats: int) -> float:
         run()
         times.append((time.perf_counter() - start) * 1000 / items)
     return statistics.median(times)
+
+
+def random_crops(embedder, faces: int) -> tuple[np.ndarray, ...]:
+    """Random "faces", one array per template the embedder takes (a fused model has several)."""
+    rng = np.random.default_rng(0)
+    return tuple(rng.integers(0, 256, (faces, t.size, t.size, 3), dtype=np.uint8) for t in embedder.templates)
+
+
+def size_note(embedder, path: Path) -> str:
+    if hasattr(embedder, "model"):
+        return f"{sum(p.numel() for p in embedder.model.parameters()) / 1e6:.2f} M parameters"
+    return f"{len(embedder.templates)} networks, {path.stat().st_size / 1e6:.1f} MB file"  # a fused model
 
 
 def main() -> None:
@@ -53,19 +67,19 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    embedder = Embedder.from_checkpoint(args.checkpoint, num_threads=args.threads)
-    crops = np.random.default_rng(0).integers(0, 256, (args.faces, 150, 150, 3), dtype=np.uint8)
-    one_ms = per_item_ms(lambda: [embedder.embed(crops[i : i + 1]) for i in range(8)], 8, args.repeats)
-    batch_ms = per_item_ms(lambda: embedder.embed(crops, batch_size=32), len(crops), args.repeats)
-    print(f"device {embedder.device}, torch threads {torch.get_num_threads()}")
+    embedder = load_embedder(args.checkpoint, num_threads=args.threads)
+    crops = random_crops(embedder, args.faces)
+    one_ms = per_item_ms(lambda: [embedder.embed(tuple(c[i : i + 1] for c in crops)) for i in range(8)], 8, args.repeats)
+    batch_ms = per_item_ms(lambda: embedder.embed(crops, batch_size=32), args.faces, args.repeats)
+    print(f"torch threads {torch.get_num_threads()}, CUDA {torch.cuda.is_available()}")
     print(f"embed  batch 1  (baseline)  {one_ms:7.1f} ms/face")
     print(f"embed  batch 32             {batch_ms:7.1f} ms/face   x{one_ms / batch_ms:.2f} faster than batch 1")
     for other in args.compare:
-        other_embedder = Embedder.from_checkpoint(other, num_threads=args.threads)
-        params = sum(p.numel() for p in other_embedder.model.parameters())
-        other_ms = per_item_ms(lambda: other_embedder.embed(crops, batch_size=32), len(crops), args.repeats)
+        other_embedder = load_embedder(other, num_threads=args.threads)
+        other_crops = random_crops(other_embedder, args.faces)
+        other_ms = per_item_ms(lambda: other_embedder.embed(other_crops, batch_size=32), args.faces, args.repeats)
         print(f"embed  batch 32 {other.name:<11s} {other_ms:7.1f} ms/face   x{other_ms / batch_ms:.2f} of "
-              f"{args.checkpoint.name}, {params / 1e6:.2f} M parameters")
+              f"{args.checkpoint.name}, {size_note(other_embedder, other)}")
 
     detector = FaceDetector(num_threads=args.threads)
     photo_path = args.data / "albums" / "friends" / "multiface.jpg"

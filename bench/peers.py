@@ -50,7 +50,7 @@ from ml.evaluation.detection_cases import build_cases, load_fixture  # noqa: E40
 from ml.evaluation.detection_scores import Tally, score_photo  # noqa: E402
 from ml.evaluation.verification import kfold_accuracy, val_at_far  # noqa: E402
 from ml.faces.detect import FaceDetector  # noqa: E402
-from ml.faces.embed import Embedder  # noqa: E402
+from ml.faces.embed import load_embedder  # noqa: E402
 from ml.faces.imageio import decode_image  # noqa: E402
 from ml.faces.pipeline import FacePipeline  # noqa: E402
 from webapp.faces.runtime import detector_options  # noqa: E402
@@ -67,7 +67,7 @@ class Visage:
 
     def __init__(self, checkpoint: Path, threads: int) -> None:
         self.pipeline = FacePipeline(detector=FaceDetector(**detector_options(), num_threads=threads),
-                                     embedder=Embedder.from_checkpoint(checkpoint, num_threads=threads))
+                                     embedder=load_embedder(checkpoint, num_threads=threads))
         calibration = Calibration.from_dict(json.loads(calibration_path(checkpoint).read_text()))
         self.threshold = calibration.threshold_at_far(SAME_PERSON_FAR)
 

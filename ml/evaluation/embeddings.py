@@ -20,7 +20,7 @@ def split_embeddings(checkpoint: Path, root: Path, *, threads: int = 2) -> tuple
     from ml.evaluation.evaluate import embed_images
     from ml.faces.align import NETWORK_BORDER
     from ml.faces.detect import FaceDetector
-    from ml.faces.embed import Embedder
+    from ml.faces.embed import load_embedder
     from ml.faces.pipeline import FacePipeline
 
     root = Path(root)
@@ -29,7 +29,7 @@ def split_embeddings(checkpoint: Path, root: Path, *, threads: int = 2) -> tuple
         stored = np.load(cache)
         return stored["embeddings"], stored["labels"]
     paths = sorted(p for p in root.glob("*/*") if p.suffix.lower() in IMAGE_SUFFIXES)
-    pipeline = FacePipeline(detector=FaceDetector(num_threads=threads), embedder=Embedder.from_checkpoint(checkpoint, num_threads=threads))
+    pipeline = FacePipeline(detector=FaceDetector(num_threads=threads), embedder=load_embedder(checkpoint, num_threads=threads))
     by_border, _outside = embed_images(pipeline, paths)
     found = {path: vector for path, vector in by_border[NETWORK_BORDER].items() if vector is not None}
     embeddings = np.stack([found[p] for p in paths if p in found]).astype(np.float32)

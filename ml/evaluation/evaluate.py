@@ -28,7 +28,7 @@ from ml.faces.align import BORDERS, NETWORK_BORDER, outside_mask
 from ml.faces.boxes import central_face
 from ml.faces.checkpoint import update_checkpoint_metrics
 from ml.faces.detect import FaceDetector
-from ml.faces.embed import Embedder
+from ml.faces.embed import load_embedder
 from ml.faces.imageio import DecodedImage, decode_image
 from ml.faces.pipeline import FacePipeline
 from ml.evaluation.verification import WORST_DISTANCE, kfold_accuracy, read_pairs, roc_auc, val_at_far
@@ -148,7 +148,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     pipeline = FacePipeline(
         detector=FaceDetector(num_threads=args.threads),
-        embedder=Embedder.from_checkpoint(args.checkpoint, num_threads=args.threads),
+        embedder=load_embedder(args.checkpoint, num_threads=args.threads),
     )
     by_border = {
         border: {"checkpoint": str(args.checkpoint), "pairs_file": str(args.pairs), **results}

@@ -52,11 +52,21 @@ def save_checkpoint(
     _atomic_torch_save(payload, Path(path))
 
 
+def _merge_into(path: str | os.PathLike, field: str, values: dict) -> None:
+    payload = read_checkpoint(path)
+    payload[field] = {**payload.get(field, {}), **values}
+    _atomic_torch_save(payload, Path(path))
+
+
 def update_checkpoint_metrics(path: str | os.PathLike, metrics: dict) -> None:
     """Merge ``metrics`` into a checkpoint's metrics, rewriting it atomically."""
-    payload = read_checkpoint(path)
-    payload["metrics"] = {**payload.get("metrics", {}), **metrics}
-    _atomic_torch_save(payload, Path(path))
+    _merge_into(path, "metrics", metrics)
+
+
+def update_checkpoint_config(path: str | os.PathLike, **keys) -> None:
+    """Merge ``keys`` into a checkpoint's config (settings decided after export, such as a
+    fused model's grouping), rewriting it atomically. Its sha256 changes with it."""
+    _merge_into(path, "config", keys)
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -67,13 +77,25 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return payload
 
 
+# A fused model (ml/fusion/model.py) is frozen networks and a head in one file, run by
+# FusedEmbedder; it has no single torch network to fine-tune or export.
+FUSED_ARCHITECTURE = "fused"
+
+
+def network_from_state(config: dict, state_dict: dict, device: str | torch.device | None = None) -> nn.Module:
+    """The network ``config`` names with ``state_dict`` loaded: eval mode, float32, on device."""
+    if config["architecture"] == FUSED_ARCHITECTURE:
+        raise ValueError("a fused model has no single network to train/export; "
+                         "load it with ml.faces.embed.load_embedder to embed faces")
+    model = build_network(config["architecture"])
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state_dict.items()})
+    return model.to(device or "cpu").eval()
+
+
 def load_checkpoint(path: str | os.PathLike, device: str | torch.device | None = None) -> tuple[nn.Module, dict, dict]:
     """(model in eval mode, float32, on device; config; metrics)."""
     payload = read_checkpoint(path)
-    model = build_network(payload["config"]["architecture"])
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in payload["state_dict"].items()})
-    model.to(device or "cpu").eval()
-    return model, payload["config"], payload["metrics"]
+    return network_from_state(payload["config"], payload["state_dict"], device), payload["config"], payload["metrics"]
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ml.faces.align import AlignmentTemplate
-from ml.faces.checkpoint import load_checkpoint
+from ml.faces.checkpoint import FUSED_ARCHITECTURE, network_from_state, read_checkpoint
 from ml.constants import EMBEDDING_DIM
 
 
@@ -32,6 +31,8 @@ class Embedder:
         self.config = config
         self.device = device
         self.template = AlignmentTemplate.from_dict(config["alignment_template"])
+        # What the pipeline aligns each face to, one crop per template (a fused model has several).
+        self.templates = (self.template,)
         self.input_size = int(config["input_size"])
         self.embedding_dim = int(config.get("embedding_dim", EMBEDDING_DIM))
         # A checkpoint exported with --mirror-average embeds each face with its mirror image.
@@ -41,14 +42,24 @@ class Embedder:
     def from_checkpoint(
         cls, path: str | os.PathLike, *, device: str | None = None, num_threads: int | None = None
     ) -> "Embedder":
+        return cls.from_payload(read_checkpoint(path), device=device, num_threads=num_threads)
+
+    @classmethod
+    def from_payload(cls, payload: dict, *, device: str | None = None, num_threads: int | None = None) -> "Embedder":
+        """From a checkpoint's ``config`` and ``state_dict`` (a fused checkpoint holds such
+        a pair per torch backbone)."""
         if num_threads:
             torch.set_num_threads(num_threads)
         resolved = pick_device(device)
-        model, config, _metrics = load_checkpoint(Path(path), device=resolved)
-        return cls(model, config, resolved)
+        return cls(network_from_state(payload["config"], payload["state_dict"], resolved), payload["config"], resolved)
 
-    def embed(self, crops: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
-        """(N, S, S, 3) uint8 RGB aligned crops -> (N, 128) float32 unit vectors."""
+    def embed(self, crops: np.ndarray | tuple[np.ndarray], *, batch_size: int = 32) -> np.ndarray:
+        """(N, S, S, 3) uint8 RGB aligned crops -> (N, 128) float32 unit vectors. The crops
+        may come as a 1-tuple, one array per template, as the pipeline passes them."""
+        if isinstance(crops, tuple):
+            if len(crops) != 1:
+                raise ValueError(f"expected one array of crops (one template), got {len(crops)}")
+            crops = crops[0]
         if len(crops) == 0:
             return np.zeros((0, self.embedding_dim), dtype=np.float32)
         if crops.ndim != 4 or crops.shape[1:] != (self.input_size, self.input_size, 3):
@@ -65,3 +76,15 @@ class Embedder:
                 batch = batch.to(self.device).permute(0, 3, 1, 2).float()
                 out.append(self.model(batch).float().cpu().numpy())
         return np.concatenate(out).astype(np.float32)
+
+
+def load_embedder(path: str | os.PathLike, *, device: str | None = None, num_threads: int | None = None):
+    """The embedder of any registered checkpoint: an Embedder, or for architecture "fused"
+    a FusedEmbedder (ml/fusion/model.py). Both have templates, template, input_size,
+    embedding_dim, config and embed(crops)."""
+    payload = read_checkpoint(path)
+    if payload["config"]["architecture"] != FUSED_ARCHITECTURE:
+        return Embedder.from_payload(payload, device=device, num_threads=num_threads)
+    from ml.fusion.model import FusedEmbedder  # it builds on Embedder: imported here, not above
+
+    return FusedEmbedder.from_payload(payload, device=device, num_threads=num_threads)

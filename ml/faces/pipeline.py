@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -14,6 +15,9 @@ from ml.faces.boxes import box_iou
 from ml.faces.detect import DetectedFace, FaceDetector
 from ml.faces.embed import Embedder
 from ml.faces.imageio import DecodedImage, ImageDecodeError, decode_image
+
+if TYPE_CHECKING:  # the fused model builds on this package; the pipeline only runs it
+    from ml.fusion.model import FusedEmbedder
 
 
 @dataclass
@@ -49,7 +53,7 @@ class StageTimings:
 
 
 class FacePipeline:
-    def __init__(self, *, detector: FaceDetector, embedder: Embedder) -> None:
+    def __init__(self, *, detector: FaceDetector, embedder: Embedder | FusedEmbedder) -> None:
         self.detector = detector
         self.embedder = embedder
         self.timings = StageTimings()
@@ -70,19 +74,25 @@ class FacePipeline:
         self, images: list[DecodedImage], detections_per_image: list[list[DetectedFace]], *, border: str = NETWORK_BORDER
     ) -> list[list[FaceRecord]]:
         """Align and embed faces already detected (so one detection can serve several
-        alignments, as the evaluation of crop borders does)."""
-        crops_per_image: list[np.ndarray] = []
+        alignments, as the evaluation of crop borders does). Each face is aligned once per
+        template of the embedder (a fused model has several); the records keep the
+        primary template's crops."""
+        templates = self.embedder.templates
+        crops_per_image: list[tuple[np.ndarray, ...]] = []
         shown_per_image: list[np.ndarray] = []
         for image, detections in zip(images, detections_per_image):
             start = time.perf_counter()
             landmarks = [d.landmarks for d in detections]
-            crops_per_image.append(align_faces(image.pixels, landmarks, self.embedder.template, border=border))
-            shown_per_image.append(align_faces(image.pixels, landmarks, self.embedder.template, border=SHOWN_BORDER))
+            crops_per_image.append(tuple(align_faces(image.pixels, landmarks, t, border=border) for t in templates))
+            shown_per_image.append(align_faces(image.pixels, landmarks, templates[0], border=SHOWN_BORDER))
             self.timings.align_ms += (time.perf_counter() - start) * 1000
 
         start = time.perf_counter()
-        all_crops = np.concatenate(crops_per_image) if crops_per_image else np.zeros((0,))
-        embeddings = self.embedder.embed(all_crops) if len(all_crops) else np.zeros((0, self.embedder.embedding_dim))
+        if sum(len(d) for d in detections_per_image):
+            all_crops = tuple(np.concatenate([crops[k] for crops in crops_per_image]) for k in range(len(templates)))
+            embeddings = self.embedder.embed(all_crops)
+        else:
+            embeddings = np.zeros((0, self.embedder.embedding_dim))
         self.timings.embed_ms += (time.perf_counter() - start) * 1000
 
         results: list[list[FaceRecord]] = []
@@ -96,7 +106,7 @@ class FacePipeline:
                         landmarks=detection.landmarks / image.scale,
                         score=detection.score,
                         embedding=embeddings[offset + index],
-                        aligned=crops[index],
+                        aligned=crops[0][index],
                         shown=shown[index],
                     )
                 )

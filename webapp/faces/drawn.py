@@ -11,7 +11,7 @@ from django.utils.dateparse import parse_datetime
 
 from ml.faces.boxes import box_iou
 from ml.faces.imageio import ImageDecodeError
-from webapp.faces.crops import face_crops, photo_decode
+from webapp.faces.crops import face_crops_for, photo_decode
 from webapp.faces.models import DismissedFace, EmbeddingModel, Face, FaceEmbedding, NetworkCrop
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -130,7 +130,7 @@ def _switch_to_active(face: Face) -> None:
         kept.delete()
     else:
         embedder = face_pipeline_for(active).embedder
-        vector = embedder.embed(face_crops([face], embedder.template))[0]
+        vector = embedder.embed(face_crops_for([face], embedder))[0]
     FaceEmbedding.objects.update_or_create(
         face=face, embedding_model_id=face.embedding_model_id, defaults={"embedding": face.embedding})
     Face.objects.filter(pk=face.pk).update(embedding=vector, embedding_model=active)

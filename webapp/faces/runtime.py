@@ -15,7 +15,7 @@ from django.core.files.storage import default_storage
 
 from ml.faces.checkpoint import file_sha256
 from ml.faces.detect import FaceDetector
-from ml.faces.embed import Embedder
+from ml.faces.embed import load_embedder
 from ml.faces.pipeline import FacePipeline
 from webapp.faces.models import EmbeddingModel
 
@@ -81,7 +81,7 @@ def face_pipeline_for(model: EmbeddingModel) -> FacePipeline:
             threads = torch_threads()
             torch.set_num_threads(threads)
             detector = FaceDetector(**options, num_threads=threads)
-            embedder = Embedder.from_checkpoint(checkpoint_path(model), num_threads=threads)
+            embedder = load_embedder(checkpoint_path(model), num_threads=threads)
             pipeline = FacePipeline(detector=detector, embedder=embedder)
             _pipelines[key] = pipeline
         return pipeline

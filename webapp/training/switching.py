@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from webapp.core.broker import send_on_commit
 from webapp.core.jobs import JobHeartbeat, lock_table
-from webapp.faces.crops import face_crops
+from webapp.faces.crops import face_crops_for
 from webapp.faces.models import EmbeddingModel, Face, FaceEmbedding
 from webapp.faces.runtime import face_pipeline_for
 from webapp.faces.selectors import embedding_model_active
@@ -72,7 +72,7 @@ def switch_reembed_batch(*, switch: ModelSwitch, batch_size: int) -> int:
     if not faces:
         return 0
     embedder = face_pipeline_for(switch.target).embedder
-    vectors = embedder.embed(face_crops(faces, embedder.template))
+    vectors = embedder.embed(face_crops_for(faces, embedder))
     FaceEmbedding.objects.bulk_create(
         [FaceEmbedding(face_id=f.pk, embedding_model=switch.target, embedding=v) for f, v in zip(faces, vectors)],
         ignore_conflicts=True,  # a duplicate delivery may have staged some already

@@ -1,0 +1,105 @@
+"""Write a fused model version: the frozen backbones and a trained fusion head in one
+checkpoint file (the layout is in ml/fusion/model.py), ready to register as a version.
+
+    python -m ml.fusion.export --head var/fusion/head.pt --out models/fused_dlib_fr.pt \
+        [--grouping '{"threshold": 0.3}'] [--metrics metrics.json]
+
+The head file is what ``python -m ml.fusion.train_head`` writes; its config names the
+backbones in the order of their parts (the first is the primary: its crop is the one the
+app stores and shows). Settings decided later go in with
+``ml.faces.checkpoint.update_checkpoint_config(path, grouping={...})``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ml.faces.align import ARCFACE_112
+from ml.faces.checkpoint import FUSED_ARCHITECTURE, file_sha256, read_checkpoint, save_checkpoint
+from ml.fusion.backbones import MODELS
+from ml.fusion.head import FusionHead
+
+# The files the backbones of ml.fusion.backbones.standard_backbones are read from.
+TORCH_BACKBONES = {"dlib": "dlib_resnet_v1.pt", "mobilefacenet": "mobilefacenet.pt"}
+ONNX_BACKBONES = {"fr_feature": ("fr_feature.onnx", ARCFACE_112, 512)}
+
+
+def _backbone(name: str, models_dir: Path) -> tuple[dict, dict]:
+    """(its config entry, the payload parts it adds: {"backbone_state" | "onnx": {name: ...}})."""
+    if name in TORCH_BACKBONES:
+        source = read_checkpoint(models_dir / TORCH_BACKBONES[name])
+        return {"name": name, "kind": "torch", "config": source["config"]}, {"backbone_state": {name: source["state_dict"]}}
+    if name in ONNX_BACKBONES:
+        file, template, dim = ONNX_BACKBONES[name]
+        data = torch.from_numpy(np.frombuffer((models_dir / file).read_bytes(), dtype=np.uint8).copy())
+        return ({"name": name, "kind": "onnx", "alignment_template": template.to_dict(), "embedding_dim": dim},
+                {"onnx": {name: data}})
+    raise ValueError(f"unknown backbone {name!r}; known: {sorted(TORCH_BACKBONES) + sorted(ONNX_BACKBONES)}")
+
+
+def _dim(spec: dict) -> int:
+    return int(spec["config"]["embedding_dim"] if spec["kind"] == "torch" else spec["embedding_dim"])
+
+
+def _template(spec: dict) -> dict:
+    return spec["config"]["alignment_template"] if spec["kind"] == "torch" else spec["alignment_template"]
+
+
+def export_fused(head_path: Path, out: Path, *, extra_config: dict | None = None, metrics: dict | None = None,
+                 models_dir: Path = MODELS) -> None:
+    """Write ``out`` atomically from the head file and the backbones it names."""
+    saved = torch.load(head_path, map_location="cpu", weights_only=True)
+    head_config = saved["config"]
+    names, dims = list(head_config["backbones"]), [int(d) for d in head_config["dims"]]
+    if len(names) != len(dims):
+        raise ValueError(f"{head_path}: {len(names)} backbones {names} but {len(dims)} part sizes {dims}")
+    specs, extra = [], {"backbone_state": {}, "onnx": {}}
+    for name in names:
+        spec, parts = _backbone(name, models_dir)
+        specs.append(spec)
+        for key, value in parts.items():
+            extra[key].update(value)
+    if [_dim(spec) for spec in specs] != dims:
+        raise ValueError(f"{head_path}: part sizes {dims} differ from the backbones' {[_dim(s) for s in specs]}")
+    head = FusionHead(dims, hidden=head_config["hidden"], dropout=head_config["dropout"])
+    head.load_state_dict(saved["state_dict"])  # refuses a head of another shape before anything is written
+    primary = _template(specs[0])
+    config = {
+        "architecture": FUSED_ARCHITECTURE,
+        "embedding_dim": head.net[-1].out_features,
+        "input_size": int(primary["size"]),
+        "alignment_template": primary,
+        "mirror_average": True,
+        "backbones": specs,
+        "head": {"dims": dims, "hidden": head_config["hidden"], "dropout": head_config["dropout"],
+                 "source_sha256": file_sha256(head_path)},
+        **(extra_config or {}),
+    }
+    save_checkpoint(out, head, config=config, metrics=metrics, extra=extra)
+
+
+def json_value(text: str):
+    """A JSON value given inline or as the path of a .json file."""
+    path = Path(text)
+    return json.loads(path.read_text() if path.suffix == ".json" and path.is_file() else text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--head", type=Path, required=True, help="a head file of python -m ml.fusion.train_head")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--grouping", type=json_value, help="grouping settings for the config (JSON or a .json file)")
+    parser.add_argument("--metrics", type=json_value, help="the checkpoint's metrics (JSON or a .json file)")
+    parser.add_argument("--models-dir", type=Path, default=MODELS, help="where the backbones' files are")
+    args = parser.parse_args()
+    export_fused(args.head, args.out, extra_config={"grouping": args.grouping} if args.grouping is not None else None,
+                 metrics=args.metrics, models_dir=args.models_dir)
+    print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.1f} MB, sha256 {file_sha256(args.out)})")
+
+
+if __name__ == "__main__":
+    main()
