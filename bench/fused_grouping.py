@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -65,6 +66,7 @@ EMBEDDINGS = {
     "dlib + mfn + fr_feature": lambda s: concatenated(s, ("dlib", "mobilefacenet", "fr_feature")),
 }
 BASELINE = "dlib v2 (baseline)"
+FUSED_HEAD = "fused head pca_t10"  # the head in models/fused_dlib_fr_feature.pt
 SHIPPED = "dlib_resnet_v1_mirror.pt"
 # The sweep, relative to each embedding's own app settings: merge (= attach) distance as a
 # factor of its P(same) = 0.99 distance, margin as a factor of its scaled MERGE_MARGIN.
@@ -85,6 +87,14 @@ class Trial:
     attach: float = 1.0  # attach distance / merge distance
     gap: float = 0.0  # attach gap / merge distance
 
+    def join_settings(self, settings: "Settings") -> dict:
+        """The app's ml.grouping.merge.JoinSettings for this trial, as a checkpoint's
+        "grouping" (``python -m ml.fusion.export --grouping``): the same distances at the
+        calibration the app fits for the model."""
+        attach = None if (self.distance, self.attach) == (1.0, 1.0) else self.attach
+        return {"merge_factor": self.distance, "margin_share": self.margin * settings.margin / settings.merge,
+                "attach_min_size": self.min_size, "attach_share": attach, "attach_gap_share": self.gap}
+
     def __str__(self) -> str:
         return (f"{self.distance:g}x, margin {self.margin:g}x, min {self.min_size}, attach {self.attach:g}x"
                 + (f", gap {self.gap:g}" if self.gap else ""))
@@ -96,6 +106,11 @@ class Trial:
 CHOSEN = [(f"{name}, app settings", name, Trial()) for name in EMBEDDINGS] + [
     ("dlib + fr_feature, 1x, margin 3x, min 3, attach 0.95x", "dlib + fr_feature", Trial(1.0, 3.0, 3, 0.95)),
     ("fr_feature, 1x, margin 4x, min 6", "fr_feature", Trial(1.0, 4.0, 6, 1.0)),
+    # With the attach gap (--attach-gaps), the fused head of models/fused_dlib_fr_feature.pt
+    # (--head var/fusion/heads/pca_t10.pt) chosen over the others on val.
+    ("dlib + fr_feature, 1x, margin 3x, min 2, attach 1.025x, gap 0.08", "dlib + fr_feature", Trial(1.0, 3.0, 2, 1.025, 0.08)),
+    ("fused head, app settings", FUSED_HEAD, Trial()),
+    ("fused head, 1.025x, margin 3x, min 2, gap 0.08", FUSED_HEAD, Trial(1.025, 3.0, 2, 1.0, 0.08)),
 ]
 
 
@@ -129,8 +144,6 @@ class Library:
 def whole_people(folder: Path) -> Library:
     """A feature cache, without the person a stopped run cut into (fewer faces cached than
     the landmark cache found)."""
-    import json
-
     split = load_split(folder)
     meta = json.loads((folder / "meta.json").read_text())
     marks = load_landmarks(Path(meta["landmarks"]), partial=meta.get("partial", False))
@@ -163,8 +176,6 @@ def app_settings(x_val: np.ndarray, val: Library, margin_scale: float | None) ->
 
 def shipped_settings() -> Settings:
     """dlib v2 as registered: its checkpoint's threshold and its calibration file."""
-    import json
-
     from ml.evaluation.calibration import calibration_path
     from ml.faces.checkpoint import read_checkpoint
 
@@ -342,6 +353,8 @@ def main() -> None:
             if keeps:
                 best_both = (trial, s, c5)
                 break
+        if best_both is not None:
+            print(f"as the checkpoint's grouping: {json.dumps(best_both[0].join_settings(settings))}")
         summary.append((name, x_lib.shape[1], app, best, best_both, library.name, celeba5.name))
 
     print("\n## Summary (val only): app settings; best library recall at P >= 0.99; the same with celeba5 val P >= 0.98")

@@ -61,10 +61,11 @@ def shipped_model_registered(request):
     from django.conf import settings as django_settings
 
     from webapp.faces.models import EmbeddingModel, Face
-    from webapp.faces.registry import register_mirror_model, register_shipped_model
+    from webapp.faces.registry import register_fused_model, register_mirror_model, register_shipped_model
 
     register_shipped_model(EmbeddingModel, django_settings.MODELS_DIR)
     register_mirror_model(EmbeddingModel, django_settings.MODELS_DIR, make_active=not Face.objects.exists())
+    register_fused_model(EmbeddingModel, django_settings.MODELS_DIR)
 
 
 @pytest.fixture(autouse=True)

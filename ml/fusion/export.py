@@ -76,7 +76,7 @@ def export_fused(head_path: Path, out: Path, *, extra_config: dict | None = None
         "mirror_average": True,
         "backbones": specs,
         "head": {"dims": dims, "hidden": head_config["hidden"], "dropout": head_config["dropout"],
-                 "source_sha256": file_sha256(head_path)},
+                 "source_sha256": file_sha256(head_path), "training": head_config.get("training", {})},
         **(extra_config or {}),
     }
     save_checkpoint(out, head, config=config, metrics=metrics, extra=extra)

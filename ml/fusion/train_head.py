@@ -32,7 +32,7 @@ PAIRS_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "celeb
 
 def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[FusionHead], dict], *, hidden: int,
                epochs: int, p: int, k: int, lr: float, alpha: float, dropout: float, eval_every: int, seed: int,
-               mirrors: list[np.ndarray] | None = None, lda: bool = False, log=print) -> tuple[FusionHead, dict]:
+               mirrors: list[np.ndarray] | None = None, pca: bool = False, log=print) -> tuple[FusionHead, dict]:
     """parts: per backbone (N, D_i) unit embeddings of the training faces (``mirrors``: the
     same of their mirror images, drawn instead of the face half the time, as augmentation);
     labels: (N,) person ids; evaluate(head) -> ml.evaluation.evaluate's metrics on the val
@@ -43,9 +43,8 @@ def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[
     flipped = None if mirrors is None else torch.from_numpy(np.concatenate(mirrors, axis=1))
     sampler = PKSampler(labels, p=p, k=k, seed=seed)
     head = FusionHead([part.shape[1] for part in parts], hidden=hidden, dropout=dropout)
-    if lda:
-        both = features.numpy() if flipped is None else np.concatenate([features.numpy(), flipped.numpy()])
-        head.start_from_lda(both, np.concatenate([labels] * (len(both) // len(labels))))
+    if pca:
+        head.start_from_pca(features.numpy() if flipped is None else np.concatenate([features.numpy(), flipped.numpy()]))
     if epochs == 0:  # the start alone
         metrics = evaluate(head)
         return head, {"history": [], "best_val_accuracy": round(metrics["accuracy"], 4),
@@ -105,7 +104,7 @@ def main() -> None:
     parser.add_argument("--backbones", nargs="+", help="default: every backbone both caches hold")
     parser.add_argument("--pairs", type=Path, default=PAIRS_VAL, help="the val cache's pairs (if its meta has none)")
     parser.add_argument("--mirror-augment", action="store_true", help="draw a face's mirror image half the time")
-    parser.add_argument("--lda", action="store_true", help="start the linear head from the discriminant projection")
+    parser.add_argument("--pca", action="store_true", help="start the linear head from the principal components")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     train, val = load_split(args.train), load_split(args.val)
@@ -119,9 +118,9 @@ def main() -> None:
     head, summary = train_head(train.parts(names), labels, lambda h: val.verify(h.embed(val.parts(names), val.mirror_parts(names))),
                                hidden=args.hidden, epochs=args.epochs, p=args.p, k=args.k, lr=args.lr, alpha=args.alpha,
                                dropout=args.dropout, eval_every=args.eval_every, seed=args.seed,
-                               mirrors=train.mirror_parts(names) if args.mirror_augment else None, lda=args.lda)
+                               mirrors=train.mirror_parts(names) if args.mirror_augment else None, pca=args.pca)
     config = {"backbones": list(names), "dims": head.dims, "hidden": args.hidden, "dropout": args.dropout,
-              "training": {**{k: v for k, v in vars(args).items() if k not in ("train", "val", "out")},
+              "training": {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items() if k not in ("train", "val", "out")},
                            "train_faces": len(train.people), "train_people": len(set(train.people))}}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": config, "state_dict": head.state_dict(), "summary": summary}, args.out)

@@ -58,10 +58,11 @@ class JoinSettings:
     celeba5 val) carries them with its weights: its checkpoint config's "grouping", the
     EmbeddingModel row's ``grouping``. Empty: the defaults above, chosen for dlib v2."""
 
-    margin_share: float = MERGE_MARGIN_SHARE  # the margin as a share of the merge distance
+    merge_factor: float = 1.0  # merge distance / its P(same) = MERGE_PROBABILITY distance
+    margin_share: float = MERGE_MARGIN_SHARE  # the margin as a share of the P(same) = 0.99 distance
     attach_min_size: int = ATTACH_MIN_SIZE
     attach_share: float | None = None  # attach / merge distance; None: its own P(same) = ATTACH_PROBABILITY distance
-    attach_gap_share: float = 0.0  # how much farther the next cluster must be, as a share of the merge distance
+    attach_gap_share: float = 0.0  # how much farther the next cluster must be, / the merge distance
 
     @classmethod
     def from_dict(cls, data: dict) -> "JoinSettings":
@@ -72,9 +73,10 @@ class JoinSettings:
 
     def joins(self, calibration) -> dict:
         """group_embeddings' join arguments at this calibration's distances."""
-        merge = calibration.distance_at_probability(MERGE_PROBABILITY)
+        bar = calibration.distance_at_probability(MERGE_PROBABILITY)
+        merge = self.merge_factor * bar
         attach = calibration.distance_at_probability(ATTACH_PROBABILITY) if self.attach_share is None else merge * self.attach_share
-        return {"merge_distance": merge, "merge_margin": self.margin_share * merge, "attach_distance": attach,
+        return {"merge_distance": merge, "merge_margin": self.margin_share * bar, "attach_distance": attach,
                 "attach_min_size": self.attach_min_size, "attach_gap": self.attach_gap_share * merge}
 
 

@@ -84,21 +84,33 @@ def register_shipped_model(embedding_model_class, models_dir: Path) -> None:
 
 MIRROR_CHECKPOINT = "dlib_resnet_v1_mirror.pt"
 MIRROR_NAME = "dlib ResNet, each face averaged with its mirror image"
+FUSED_CHECKPOINT = "fused_dlib_fr_feature.pt"
+FUSED_NAME = "dlib ResNet + fr_feature, fused to 128-D (each face averaged with its mirror image)"
 
 
-def register_mirror_model(embedding_model_class, models_dir: Path, *, make_active: bool) -> None:
-    """Register the mirror-averaged dlib checkpoint (found by its file, so its version is
-    whatever number is free) and, on a library with no faces yet, make it the active one.
-    A library with faces keeps its version until an admin promotes this one from the Face
-    model page, which re-embeds every face first."""
-    model = embedding_model_class.objects.filter(checkpoint=MIRROR_CHECKPOINT).first()
+def register_checkpoint(embedding_model_class, models_dir: Path, checkpoint: str, name: str, *, make_active: bool) -> None:
+    """Register a shipped checkpoint (found by its file, so its version is whatever number
+    is free) and, with ``make_active`` (a library with no faces yet), make it the active
+    one. A library with faces keeps its version until an admin promotes another from the
+    Face model page, which re-embeds every face first."""
+    model = embedding_model_class.objects.filter(checkpoint=checkpoint).first()
     if model is None:
-        model = model_version_create(model_class=embedding_model_class, name=MIRROR_NAME, is_active=False,
-                                     **checkpoint_fields(models_dir, MIRROR_CHECKPOINT))
+        model = model_version_create(model_class=embedding_model_class, name=name, is_active=False,
+                                     **checkpoint_fields(models_dir, checkpoint))
     if make_active and not model.is_active:
         embedding_model_class.objects.filter(is_active=True).update(is_active=False)
         model.is_active = True
         model.save(update_fields=["is_active"])
+
+
+def register_mirror_model(embedding_model_class, models_dir: Path, *, make_active: bool) -> None:
+    register_checkpoint(embedding_model_class, models_dir, MIRROR_CHECKPOINT, MIRROR_NAME, make_active=make_active)
+
+
+def register_fused_model(embedding_model_class, models_dir: Path) -> None:
+    """The fused model, never made active by itself: it groups better but embeds a face
+    several times slower on a CPU (docs/model.md), so an admin chooses it."""
+    register_checkpoint(embedding_model_class, models_dir, FUSED_CHECKPOINT, FUSED_NAME, make_active=False)
 
 
 def calibrations_load(embedding_model_class, models_dir: Path) -> None:

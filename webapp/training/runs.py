@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.evaluation.model_compare import TooLittleData, checkpoints_compare, people_split, recommend
-from ml.faces.checkpoint import file_sha256
+from ml.faces.checkpoint import FUSED_ARCHITECTURE, file_sha256
 from webapp.core.broker import send_on_commit
 from webapp.core.jobs import JobHeartbeat, lock_table
 from webapp.faces.models import EmbeddingModel
@@ -49,6 +49,10 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
         raise RunRefused("Choose at least one library to learn from.")
     if problem := base_set_problem():
         raise RunRefused(problem)
+    active = embedding_model_active()
+    if active.architecture == FUSED_ARCHITECTURE:
+        raise RunRefused(f"v{active.version} ({active.name}) is several frozen networks joined by a fused head; "
+                         "retraining fine-tunes one network. Switch to a single-network version to retrain.")
     scratch_sweep()  # what runs that ended some other way (a stale heartbeat) left behind
     with transaction.atomic():
         lock_table(TrainingRun)

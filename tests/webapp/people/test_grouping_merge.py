@@ -64,13 +64,13 @@ def test_a_model_groups_with_the_join_settings_kept_with_its_weights(monkeypatch
     monkeypatch.setattr(grouping, "group_usable", lambda *args, **options: seen.append(options) or np.array([]))
     shipped = embedding_model_active()
     own = shipped.__class__(same_person_threshold=shipped.same_person_threshold, calibration=shipped.calibration,
-                            grouping={"margin_share": 3 * JoinSettings().margin_share, "attach_min_size": 3, "attach_share": 0.95,
+                            grouping={"merge_factor": 1.025, "margin_share": 3 * JoinSettings().margin_share, "attach_min_size": 3, "attach_share": 0.95,
                                       "attach_gap_share": 0.1})
     for model in (shipped, own):
         grouping.grouping_labels(model, np.zeros((0, 128)), np.zeros(0), method="hdbscan")
     assert seen[0]["attach_min_size"] == ATTACH_MIN_SIZE and seen[0]["attach_distance"] == pytest.approx(seen[0]["merge_distance"])
     assert seen[0]["attach_gap"] == 0
-    assert seen[1]["merge_distance"] == pytest.approx(seen[0]["merge_distance"])
+    assert seen[1]["merge_distance"] == pytest.approx(1.025 * seen[0]["merge_distance"])
     assert seen[1]["merge_margin"] == pytest.approx(3 * MERGE_MARGIN, rel=1e-3)
     assert seen[1]["attach_min_size"] == 3
     assert seen[1]["attach_distance"] == pytest.approx(0.95 * seen[1]["merge_distance"])
