@@ -55,3 +55,36 @@ def test_staff_retrains_promotes_and_switches_back(page, live_server, faces_data
     page.wait_for_selector(f"[data-testid=active-model]:has-text('Active: v{before.version}')")
     assert embedding_model_active() == before
     assert not Face.objects.filter(owner=staff).exclude(embedding_model=before).exists()
+
+
+@pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
+def test_staff_switches_to_the_fused_version_and_is_told_why_it_cannot_be_retrained(page, live_server, faces_data_dir,
+                                                                                    small_runs, width, height):
+    """The fused version (registered, not active) is one click away in the Versions table;
+    after the switch every face carries its vectors, the page names it as the active
+    version, and instead of "Start retraining" it says in words why not."""
+    from webapp.faces.models import EmbeddingModel
+    from webapp.faces.registry import FUSED_CHECKPOINT
+
+    page.set_viewport_size({"width": width, "height": height})
+    staff = make_user("admin", password=PASSWORD, is_staff=True)
+    confirmed_library(staff, faces_data_dir)
+    fused = EmbeddingModel.objects.get(checkpoint=FUSED_CHECKPOINT)
+    sign_in(page, live_server, "admin")
+    page.goto(live_server.url + "/model/")
+    versions = page.inner_text("[data-testid=versions]")
+    assert f"v{fused.version} · {fused.name}" in versions
+
+    page.click(f"[data-testid=versions] >> text=Promote v{fused.version}")  # re-embeds every face (eager)
+    page.wait_for_selector(f"[data-testid=active-model]:has-text('Active: v{fused.version}')")
+    assert embedding_model_active() == fused
+    assert not Face.objects.filter(owner=staff).exclude(embedding_model=fused).exists()
+    assert fused.name in page.inner_text("[data-testid=active-model]")
+
+    refused = page.locator("[data-testid=retrain-refused]")
+    assert "retraining fine-tunes one network" in refused.inner_text()
+    assert page.locator("text=Start retraining").count() == 0
+    refused.scroll_into_view_if_needed()
+    box = refused.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width  # no sideways scrolling to read it
+    screenshot(page, f"62-face-model-fused-active-{width}")

@@ -42,6 +42,16 @@ class RunRefused(ValueError):
     pass
 
 
+def retraining_problem(active: EmbeddingModel) -> str | None:
+    """Why the active version cannot be retrained (shown on the page instead of the
+    button, and refused if a request comes anyway); None when it can."""
+    if active.architecture == FUSED_ARCHITECTURE:
+        return (f"v{active.version} is several frozen networks joined by a fused head, and retraining fine-tunes "
+                "one network, so it is not offered while this version is active. Switch to a single-network "
+                "version below to retrain.")
+    return None
+
+
 def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
     """Queue a run on the long queue; refused with a clear message when one is open or
     the chosen libraries have too few people."""
@@ -49,10 +59,8 @@ def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
         raise RunRefused("Choose at least one library to learn from.")
     if problem := base_set_problem():
         raise RunRefused(problem)
-    active = embedding_model_active()
-    if active.architecture == FUSED_ARCHITECTURE:
-        raise RunRefused(f"v{active.version} ({active.name}) is several frozen networks joined by a fused head; "
-                         "retraining fine-tunes one network. Switch to a single-network version to retrain.")
+    if problem := retraining_problem(embedding_model_active()):
+        raise RunRefused(problem)
     scratch_sweep()  # what runs that ended some other way (a stale heartbeat) left behind
     with transaction.atomic():
         lock_table(TrainingRun)

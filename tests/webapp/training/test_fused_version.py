@@ -102,6 +102,6 @@ def test_the_shipped_fused_version_is_registered_with_its_join_settings_and_not_
     assert fused.grouping == stored and JoinSettings.from_dict(fused.grouping) != JoinSettings()
     EmbeddingModel.objects.update(is_active=False)
     EmbeddingModel.objects.filter(pk=fused.pk).update(is_active=True)
-    with pytest.raises(RunRefused, match="fused head"):
+    with pytest.raises(RunRefused, match="retraining fine-tunes one network"):
         training_start(user=staff, owner_ids=None)
     assert not TrainingRun.objects.exists()
