@@ -1,7 +1,7 @@
 """Embedding and detection speed on this machine.
 
     python bench/embed.py [--checkpoint models/dlib_resnet_v1.pt] [--compare models/dlib_resnet_finetuned.pt] [--threads 2] [--faces 96]
-    python bench/embed.py --checkpoint models/dlib_resnet_v1_mirror.pt --compare var/fusion/fused.pt
+    python bench/embed.py --checkpoint models/dlib_resnet_v1_mirror.pt --compare models/fused_dlib_fr_feature.pt
 
 Prints milliseconds per face for the embedder at batch 32 against batch 1 (the baseline,
 measured in the same run), the same at batch 32 for each --compare checkpoint (any kind,

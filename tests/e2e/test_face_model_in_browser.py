@@ -87,4 +87,5 @@ def test_staff_switches_to_the_fused_version_and_is_told_why_it_cannot_be_retrai
     refused.scroll_into_view_if_needed()
     box = refused.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width  # no sideways scrolling to read it
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # wide tables scroll inside their card
     screenshot(page, f"62-face-model-fused-active-{width}")
