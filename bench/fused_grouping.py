@@ -23,6 +23,9 @@ fr_feature, MobileFaceNet and plain concatenations, all from one set of cached f
     python -m ml.fusion.features --landmarks var/fusion/landmarks_libtest.npz --out var/fusion/features_libtest --threads 1 --chunk 100
     python -m ml.fusion.features --landmarks var/fusion/landmarks_c5test.npz --out var/fusion/features_c5test --threads 1 --chunk 100
     .venv/bin/python -u bench/fused_grouping.py --split test
+    # fusion heads (ml.fusion.train_head) as embeddings of their own, and the attach gap
+    .venv/bin/python -u bench/fused_grouping.py --head var/fusion/heads/pca_t10.pt --attach-gaps 0 0.04 0.08 0.12
+    .venv/bin/python -u bench/fused_grouping.py --split test --head var/fusion/heads/pca_t10.pt
 
 Per embedding, as the app moves its bars to a model (webapp.people.grouping.grouping_labels,
 webapp.faces.registry): the same-person threshold is the median 10-fold balanced threshold
@@ -30,7 +33,8 @@ on celeba5 val pairs (ml.evaluation.evaluate.verification), the calibration is f
 every pair of celeba5 val faces (ml.evaluation.calibration.calibration_fit), merge and
 attach distances are its P(same) = MERGE_PROBABILITY / ATTACH_PROBABILITY (0.99) distances,
 and MERGE_MARGIN (chosen for dlib v2) is scaled by this embedding's 0.99 distance over dlib
-v2's. Then a sweep of merge distance (= attach distance) x margin x attach min size: the
+v2's. Then a sweep of merge distance x margin x attach min size x attach distance x
+attach gap (each a Trial; the best one printed as the JoinSettings a checkpoint keeps): the
 best celeba_library val recall at pairwise precision >= 0.99, alone and with celeba5 val
 precision >= 0.98. The sweep runs on val only; --split test reports the chosen settings once.
 
