@@ -13,7 +13,7 @@ def test_a_new_database_numbers_the_mirror_model_2_so_a_file_names_it_everywhere
     from webapp.faces.selectors import embedding_model_active
 
     assert dict(EmbeddingModel.objects.values_list("version", "checkpoint")) == {
-        1: "dlib_resnet_v1.pt", 2: "dlib_resnet_v1_mirror.pt"}
+        1: "dlib_resnet_v1.pt", 2: "dlib_resnet_v1_mirror.pt", 3: "fused_dlib_fr_feature.pt"}
     assert embedding_model_active().checkpoint == "dlib_resnet_v1_mirror.pt"
 
     chosen = bench_model_use("dlib_resnet_v1.pt", owner=None)  # no faces yet: only the flag moves
@@ -27,4 +27,5 @@ def test_an_unknown_file_stops_the_bench_and_lists_what_this_database_has():
     with pytest.raises(SystemExit) as stopped:
         bench_model_use("facenet_v2.pt", owner=None)
     assert str(stopped.value) == ("no registered model has the checkpoint 'facenet_v2.pt'; "
-                                  "this database has: v1 dlib_resnet_v1.pt, v2 dlib_resnet_v1_mirror.pt")
+                                  "this database has: v1 dlib_resnet_v1.pt, v2 dlib_resnet_v1_mirror.pt, "
+                                  "v3 fused_dlib_fr_feature.pt")
