@@ -52,7 +52,8 @@ def test_a_token_is_made_used_and_revoked(browser, live_server):
         assert inside(page.locator("#token-copy").bounding_box(), width, height)
         page.context.grant_permissions(["clipboard-read", "clipboard-write"])
         page.click("#token-copy")
-        assert page.inner_text("#token-copy") == "Copied"
+        # The label changes once the clipboard write resolves (asynchronous): wait for it.
+        page.wait_for_selector("#token-copy:text-is('Copied')", timeout=5000)
         assert page.evaluate("navigator.clipboard.readText()") == secret
         screenshot(page, "tokens-made-desktop")
 
