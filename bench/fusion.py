@@ -20,13 +20,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ml.fusion.backbones import unit  # noqa: E402
-from ml.fusion.head import FusionHead  # noqa: E402
+from ml.fusion.head import load_head_file  # noqa: E402
 from ml.fusion.backbones import BACKBONE_NAMES  # noqa: E402
 from ml.fusion.splits import FeatureSplit, load_split  # noqa: E402
 
@@ -42,18 +41,9 @@ def concatenated(split: FeatureSplit, names: tuple[str, ...]) -> np.ndarray:
     return unit(np.concatenate([mirrored(split, name) for name in names], axis=1))
 
 
-def load_head(path: Path) -> FusionHead:
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    config = payload["config"]
-    head = FusionHead(config["dims"], hidden=config["hidden"], dropout=config.get("dropout", 0.0))
-    head.load_state_dict(payload["state_dict"])
-    return head
-
-
 def head_embedding(path: Path):
-    payload = torch.load(path, map_location="cpu", weights_only=False)
-    names = tuple(payload["config"]["backbones"])
-    head = load_head(path)
+    head, config = load_head_file(path)
+    names = tuple(config["backbones"])
     return lambda s: head.embed(s.parts(names), s.mirror_parts(names))
 
 

@@ -60,17 +60,23 @@ class OnnxFeature:
 
 
 BACKBONE_NAMES = ("dlib", "mobilefacenet", "fr_feature")
+# Where each backbone comes from (files in models/), for the caches here and for
+# ml.fusion.export, which puts them into a fused checkpoint.
+TORCH_BACKBONE_FILES = {"dlib": "dlib_resnet_v1.pt", "mobilefacenet": "mobilefacenet.pt"}
+ONNX_BACKBONES = {"fr_feature": ("fr_feature.onnx", ARCFACE_112, 512)}  # file, alignment, output size
 
 
 def standard_backbones(names: tuple[str, ...] = BACKBONE_NAMES, *, threads: int = 2) -> list[Backbone]:
     """Of dlib v1 (150, dlib chip), MobileFaceNet (112, ArcFace), fr_feature (112, ArcFace),
     the ones named, in that order."""
-    makers = {
-        "dlib": lambda: torch_backbone("dlib", MODELS / "dlib_resnet_v1.pt", threads=threads),
-        "mobilefacenet": lambda: torch_backbone("mobilefacenet", MODELS / "mobilefacenet.pt", threads=threads),
-        "fr_feature": lambda: Backbone("fr_feature", ARCFACE_112, 512, OnnxFeature(MODELS / "fr_feature.onnx", threads=threads)),
-    }
-    unknown = set(names) - set(makers)
+    unknown = set(names) - set(BACKBONE_NAMES)
     if unknown:
-        raise ValueError(f"unknown backbones {sorted(unknown)}; known: {list(makers)}")
-    return [makers[name]() for name in BACKBONE_NAMES if name in names]
+        raise ValueError(f"unknown backbones {sorted(unknown)}; known: {list(BACKBONE_NAMES)}")
+
+    def make(name: str) -> Backbone:
+        if name in TORCH_BACKBONE_FILES:
+            return torch_backbone(name, MODELS / TORCH_BACKBONE_FILES[name], threads=threads)
+        file, template, dim = ONNX_BACKBONES[name]
+        return Backbone(name, template, dim, OnnxFeature(MODELS / file, threads=threads))
+
+    return [make(name) for name in BACKBONE_NAMES if name in names]

@@ -2,7 +2,7 @@
 checkpoint file (the layout is in ml/fusion/model.py), ready to register as a version.
 
     python -m ml.fusion.export --head var/fusion/head.pt --out models/fused_dlib_fr.pt \
-        [--grouping '{"threshold": 0.3}'] [--metrics metrics.json]
+        [--grouping '{"merge_factor": 1.025, "attach_gap_share": 0.08}'] [--metrics metrics.json]
 
 The head file is what ``python -m ml.fusion.train_head`` writes; its config names the
 backbones in the order of their parts (the first is the primary: its crop is the one the
@@ -18,27 +18,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ml.faces.align import ARCFACE_112
 from ml.faces.checkpoint import FUSED_ARCHITECTURE, file_sha256, read_checkpoint, save_checkpoint
-from ml.fusion.backbones import MODELS
-from ml.fusion.head import FusionHead
-
-# The files the backbones of ml.fusion.backbones.standard_backbones are read from.
-TORCH_BACKBONES = {"dlib": "dlib_resnet_v1.pt", "mobilefacenet": "mobilefacenet.pt"}
-ONNX_BACKBONES = {"fr_feature": ("fr_feature.onnx", ARCFACE_112, 512)}
+from ml.fusion.backbones import MODELS, ONNX_BACKBONES, TORCH_BACKBONE_FILES
+from ml.fusion.head import load_head_file
 
 
 def _backbone(name: str, models_dir: Path) -> tuple[dict, dict]:
     """(its config entry, the payload parts it adds: {"backbone_state" | "onnx": {name: ...}})."""
-    if name in TORCH_BACKBONES:
-        source = read_checkpoint(models_dir / TORCH_BACKBONES[name])
+    if name in TORCH_BACKBONE_FILES:
+        source = read_checkpoint(models_dir / TORCH_BACKBONE_FILES[name])
         return {"name": name, "kind": "torch", "config": source["config"]}, {"backbone_state": {name: source["state_dict"]}}
     if name in ONNX_BACKBONES:
         file, template, dim = ONNX_BACKBONES[name]
         data = torch.from_numpy(np.frombuffer((models_dir / file).read_bytes(), dtype=np.uint8).copy())
         return ({"name": name, "kind": "onnx", "alignment_template": template.to_dict(), "embedding_dim": dim},
                 {"onnx": {name: data}})
-    raise ValueError(f"unknown backbone {name!r}; known: {sorted(TORCH_BACKBONES) + sorted(ONNX_BACKBONES)}")
+    raise ValueError(f"unknown backbone {name!r}; known: {sorted(TORCH_BACKBONE_FILES) + sorted(ONNX_BACKBONES)}")
 
 
 def _dim(spec: dict) -> int:
@@ -52,8 +47,7 @@ def _template(spec: dict) -> dict:
 def export_fused(head_path: Path, out: Path, *, extra_config: dict | None = None, metrics: dict | None = None,
                  models_dir: Path = MODELS) -> None:
     """Write ``out`` atomically from the head file and the backbones it names."""
-    saved = torch.load(head_path, map_location="cpu", weights_only=True)
-    head_config = saved["config"]
+    head, head_config = load_head_file(head_path)
     names, dims = list(head_config["backbones"]), [int(d) for d in head_config["dims"]]
     if len(names) != len(dims):
         raise ValueError(f"{head_path}: {len(names)} backbones {names} but {len(dims)} part sizes {dims}")
@@ -65,8 +59,6 @@ def export_fused(head_path: Path, out: Path, *, extra_config: dict | None = None
             extra[key].update(value)
     if [_dim(spec) for spec in specs] != dims:
         raise ValueError(f"{head_path}: part sizes {dims} differ from the backbones' {[_dim(s) for s in specs]}")
-    head = FusionHead(dims, hidden=head_config["hidden"], dropout=head_config["dropout"])
-    head.load_state_dict(saved["state_dict"])  # refuses a head of another shape before anything is written
     primary = _template(specs[0])
     config = {
         "architecture": FUSED_ARCHITECTURE,

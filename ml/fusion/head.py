@@ -6,6 +6,8 @@ concatenation's geometry when linear (orthogonal init), so training refines a go
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -35,8 +37,9 @@ class FusionHead(nn.Module):
         """Set the linear head to the principal components of the training faces'
         concatenated embeddings (centred): the 128-D map that keeps as much of the
         concatenation's geometry as any linear map can. On celeba_library val it groups
-        as well as the 640-D concatenation, where heads trained from a random start lose
-        about 0.02 of recall (docs/benchmarks.md); training may go on from here."""
+        as well as the 640-D concatenation, where a head trained from a random start
+        reaches no setting of precision 0.99 (docs/benchmarks.md); training may go on
+        from here."""
         if len(self.net) != 1 + isinstance(self.net[0], nn.Dropout) or not isinstance(self.net[-1], nn.Linear):
             raise ValueError("a PCA start is for a linear head")
         x = features.astype(np.float64)
@@ -59,3 +62,13 @@ class FusionHead(nn.Module):
         if mirrors is not None:
             out = out + self(torch.from_numpy(np.concatenate(mirrors, axis=1)))
         return F.normalize(out, dim=1).numpy()
+
+
+def load_head_file(path: str | Path) -> tuple[FusionHead, dict]:
+    """(the head, its config) from a file of ``python -m ml.fusion.train_head``; the
+    config names the backbones in the order of the head's parts."""
+    saved = torch.load(Path(path), map_location="cpu", weights_only=True)
+    config = saved["config"]
+    head = FusionHead(config["dims"], hidden=config["hidden"], dropout=config.get("dropout", 0.0))
+    head.load_state_dict(saved["state_dict"])  # refuses a head of another shape
+    return head, config
