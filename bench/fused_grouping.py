@@ -80,6 +80,12 @@ MIN_SIZES = (3, 4, 6, 10)
 ATTACH_FACTORS = (1.0,)  # attach distance / merge distance (the app: both at P(same) = 0.99)
 ATTACH_GAPS = (0.0,)  # how much nearer the nearest cluster must be than the next, / merge distance
 TARGET_PRECISION, LOOKALIKE_PRECISION = 0.99, 0.98
+# A setting is chosen on val by its precisions' lower bounds, not their values: the best
+# setting of a sweep sits on the constraint's edge, where chance decides the test side
+# (fused head: celeba5 val 0.9804, test 0.9729). The bound is the 10th percentile of
+# pairwise precision over BOOTSTRAP_DRAWS resamples of the predicted groups (a group is the
+# unit a wrong merge adds false pairs in): 90 % sure the precision holds.
+BOUND_QUANTILE, BOOTSTRAP_DRAWS = 0.10, 1000
 
 
 @dataclass(frozen=True)
@@ -210,18 +216,40 @@ def describe(lib: Library) -> None:
     print(f"{lib.name}: {len(lib.labels):,} faces of {len(sizes)} people (largest {sizes.max()}, median {int(np.median(sizes))})")
 
 
+def precision_bound(predicted: np.ndarray, labels: np.ndarray, *, quantile: float = BOUND_QUANTILE,
+                    draws: int = BOOTSTRAP_DRAWS, seed: int = 0) -> float:
+    """The ``quantile`` of pairwise precision over resamples (with replacement) of the
+    predicted groups, each group its same-person and all ordered pairs; unsorted faces
+    (-1) form no pairs, as in pairwise_scores."""
+    grouped = np.asarray(predicted) >= 0
+    group = np.unique(np.asarray(predicted)[grouped], return_inverse=True)[1]
+    person = np.unique(np.asarray(labels)[grouped], return_inverse=True)[1]
+    cells, joint = np.unique(np.stack([group, person]), axis=1, return_counts=True)
+    same = np.bincount(cells[0], weights=joint * (joint - 1.0), minlength=group.max(initial=-1) + 1)
+    sizes = np.bincount(group).astype(float)
+    pairs = sizes * (sizes - 1.0)
+    keep = pairs > 0
+    if not keep.any():
+        return 1.0
+    same, pairs = same[keep], pairs[keep]
+    picks = np.random.default_rng(seed).integers(0, len(pairs), size=(draws, len(pairs)))
+    return float(np.quantile(same[picks].sum(axis=1) / pairs[picks].sum(axis=1), quantile))
+
+
 def score(tight: np.ndarray, x: np.ndarray, labels: np.ndarray, settings: "Settings", trial: Trial) -> dict:
+    """pairwise_scores of the trial's grouping, with its precision_bound as "precision_low"."""
     merge = settings.merge * trial.distance
     # The app's attach distance is its own P(same) = 0.99 distance (= the merge distance).
     attach = settings.attach if (trial.distance, trial.attach) == (1.0, 1.0) else merge * trial.attach
     predicted = clusters_joined(tight, x, np.arange(len(x)), merge_distance=merge, attach_distance=attach,
                                 merge_margin=settings.margin * trial.margin, attach_min_size=trial.min_size,
                                 attach_gap=merge * trial.gap)
-    return pairwise_scores(predicted, labels)
+    return pairwise_scores(predicted, labels) | {"precision_low": precision_bound(predicted, labels)}
 
 
 def fmt(s: dict) -> str:
-    return f"{s['precision']:.4f} / {s['recall']:.3f} (B3 F {s['bcubed_f']:.3f})"
+    low = f", P >= {s['precision_low']:.4f}" if "precision_low" in s else ""
+    return f"{s['precision']:.4f} / {s['recall']:.3f} (B3 F {s['bcubed_f']:.3f}{low})"
 
 
 def scores_text(s: dict) -> str:
@@ -343,33 +371,40 @@ def main() -> None:
             for trial, s in rows:
                 print(f"| {trial} | {s['precision']:.4f} / {s['recall']:.3f} |")
         # The best library recall at the target precision, with celeba5 val scored for the
-        # same settings; then the best that also keeps celeba5 val precision.
+        # same settings; the best that also keeps celeba5 val precision; and the one chosen,
+        # the best whose two precisions hold at their lower bounds (precision_bound).
         passing = sorted((r for r in rows if r[1]["precision"] >= TARGET_PRECISION), key=lambda r: -r[1]["recall"])
-        print("| setting | celeba_library val P / R (B3 F) | celeba5 val P / R (B3 F) |")
+        print("| setting | celeba_library val P / R (B3 F, P bound) | celeba5 val P / R (B3 F, P bound) |")
         print("|---|---|---|")
-        best_both, best = None, None
+        best = best_both = chosen = None
         for rank, (trial, s) in enumerate(passing):
             c5 = run(celeba5, x_c5, trial)
             best = best or (trial, s, c5)
-            keeps = c5["precision"] >= LOOKALIKE_PRECISION
-            if rank < 5 or keeps:
-                print(f"| {trial} | {fmt(s)} | {fmt(c5)} |" + (" best with celeba5 val P >= 0.98" if keeps else ""), flush=True)
-            if keeps:
-                best_both = (trial, s, c5)
+            keeps = best_both is None and c5["precision"] >= LOOKALIKE_PRECISION
+            holds = s["precision_low"] >= TARGET_PRECISION and c5["precision_low"] >= LOOKALIKE_PRECISION
+            best_both = best_both or ((trial, s, c5) if keeps else None)
+            if rank < 5 or keeps or holds:
+                print(f"| {trial} | {fmt(s)} | {fmt(c5)} |" + (" best with celeba5 val P >= 0.98" if keeps else "")
+                      + (" chosen: both bounds hold" if holds else ""), flush=True)
+            if holds:
+                chosen = (trial, s, c5)
                 break
-        if best_both is not None:
-            print(f"as the checkpoint's grouping: {json.dumps(best_both[0].join_settings(settings))}")
-        summary.append((name, x_lib.shape[1], app, best, best_both, library.name, celeba5.name))
+        if chosen is not None:
+            print(f"as the checkpoint's grouping: {json.dumps(chosen[0].join_settings(settings))}")
+        summary.append((name, x_lib.shape[1], app, best, best_both, chosen, library.name, celeba5.name))
 
-    print("\n## Summary (val only): app settings; best library recall at P >= 0.99; the same with celeba5 val P >= 0.98")
-    print("| embedding | dim | app: library P / R | app: celeba5 val P / R | best R at P >= 0.99 (celeba5 val P) | best R with celeba5 P >= 0.98 (setting) |")
-    print("|---|---|---|---|---|---|")
-    for name, dim, app, best, both, lib_name, c5_name in summary:
+    print("\n## Summary (val only): app settings; best library recall at P >= 0.99; the same with celeba5 val P >= 0.98;"
+          f" the same with both precisions' {BOUND_QUANTILE:.0%} bootstrap bounds above the goals (chosen)")
+    print("| embedding | dim | app: library P / R | app: celeba5 val P / R | best R at P >= 0.99 (celeba5 val P) "
+          "| best R with celeba5 P >= 0.98 | chosen: best R with both bounds (setting) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, dim, app, *found_rows, lib_name, c5_name in summary:
         a, c = app[lib_name], app[c5_name]
-        texts = ["none" if found is None else f"{found[1]['recall']:.3f} at {found[1]['precision']:.4f}; "
-                 f"celeba5 {found[2]['precision']:.4f} ({found[0]})" for found in (best, both)]
+        texts = ["none" if found is None else f"{found[1]['recall']:.3f} at {found[1]['precision']:.4f} (>= "
+                 f"{found[1]['precision_low']:.4f}); celeba5 {found[2]['precision']:.4f} (>= {found[2]['precision_low']:.4f})"
+                 f" ({found[0]})" for found in found_rows]
         print(f"| {name} | {dim} | {a['precision']:.4f} / {a['recall']:.3f} | {c['precision']:.4f} / {c['recall']:.3f} | "
-              f"{texts[0]} | {texts[1]} |")
+              + " | ".join(texts) + " |")
 
 
 if __name__ == "__main__":

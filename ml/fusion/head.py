@@ -65,10 +65,13 @@ class FusionHead(nn.Module):
 
 
 def load_head_file(path: str | Path) -> tuple[FusionHead, dict]:
-    """(the head, its config) from a file of ``python -m ml.fusion.train_head``; the
-    config names the backbones in the order of the head's parts."""
+    """(the head, its config) from a file of ``python -m ml.fusion.train_head`` or from a
+    fused model file (ml.fusion.export), so a registered version's head can be measured on
+    cached features as it is; the config names the backbones in the order of the head's parts."""
     saved = torch.load(Path(path), map_location="cpu", weights_only=True)
     config = saved["config"]
+    if config.get("architecture") == "fused":  # the model file: its head under "head"
+        config = {**config["head"], "backbones": [spec["name"] for spec in config["backbones"]]}
     head = FusionHead(config["dims"], hidden=config["hidden"], dropout=config.get("dropout", 0.0))
     head.load_state_dict(saved["state_dict"])  # refuses a head of another shape
     return head, config

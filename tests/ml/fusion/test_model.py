@@ -16,7 +16,7 @@ from ml.faces.imageio import decode_image
 from ml.faces.pipeline import FacePipeline
 from ml.fusion.features import chunk_features
 from ml.fusion.backbones import MODELS, standard_backbones
-from ml.fusion.head import FusionHead
+from ml.fusion.head import FusionHead, load_head_file
 from ml.fusion.model import FusedEmbedder
 from ml.learning.landmarks import MAX_SIDE, Landmarks
 from tests.ml.fusion.fused import BACKBONES, export_test_model
@@ -110,3 +110,11 @@ def test_the_pipeline_keeps_the_primary_crop_and_a_128_d_vector(fused, ml_detect
 def test_a_fused_file_has_no_single_network_to_load(fused_path):
     with pytest.raises(ValueError, match="a fused model has no single network to train/export"):
         load_checkpoint(fused_path)
+
+
+def test_the_head_loads_from_the_model_file_as_from_its_head_file(fused_path):
+    from_model, config = load_head_file(fused_path)
+    from_head, head_config = load_head_file(fused_path.parent / "head.pt")
+    assert config["backbones"] == head_config["backbones"] == BACKBONES and config["dims"] == [128, 512]
+    features = [np.random.default_rng(0).normal(size=(4, d)).astype(np.float32) for d in (128, 512)]
+    np.testing.assert_array_equal(from_model.embed(features), from_head.embed(features))
