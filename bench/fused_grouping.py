@@ -25,7 +25,12 @@ fr_feature, MobileFaceNet and plain concatenations, all from one set of cached f
     .venv/bin/python -u bench/fused_grouping.py --split test
     # fusion heads (ml.fusion.train_head) as embeddings of their own, and the attach gap
     .venv/bin/python -u bench/fused_grouping.py --head var/fusion/heads/pca_t10.pt --attach-gaps 0 0.04 0.08 0.12
-    .venv/bin/python -u bench/fused_grouping.py --split test --head var/fusion/heads/pca_t10.pt
+    # the registered version's head, read from the model file; its settings chosen by the
+    # look-alike precision's bound (BOUND_QUANTILE), then once on test
+    .venv/bin/python -u bench/fused_grouping.py --head models/fused_dlib_fr_feature.pt --only "fused head fused_dlib_fr_feature" \
+        "dlib + fr_feature" --distance-factors 0.9 0.95 1.0 1.025 1.05 --margin-factors 2 3 4 6 --min-sizes 2 3 6 \
+        --attach-factors 1.0 1.025 --attach-gaps 0 0.04 0.08 0.12 0.2
+    .venv/bin/python -u bench/fused_grouping.py --split test --head models/fused_dlib_fr_feature.pt
 
 Per embedding, as the app moves its bars to a model (webapp.people.grouping.grouping_labels,
 webapp.faces.registry): the same-person threshold is the median 10-fold balanced threshold
@@ -70,7 +75,7 @@ EMBEDDINGS = {
     "dlib + mfn + fr_feature": lambda s: concatenated(s, ("dlib", "mobilefacenet", "fr_feature")),
 }
 BASELINE = "dlib v2 (baseline)"
-FUSED_HEAD = "fused head pca_t10"  # the head in models/fused_dlib_fr_feature.pt
+FUSED_HEAD = "fused head fused_dlib_fr_feature"  # --head models/fused_dlib_fr_feature.pt (its head, pca_t10)
 SHIPPED = "dlib_resnet_v1_mirror.pt"
 # The sweep, relative to each embedding's own app settings: merge (= attach) distance as a
 # factor of its P(same) = 0.99 distance, margin as a factor of its scaled MERGE_MARGIN.
@@ -80,11 +85,15 @@ MIN_SIZES = (3, 4, 6, 10)
 ATTACH_FACTORS = (1.0,)  # attach distance / merge distance (the app: both at P(same) = 0.99)
 ATTACH_GAPS = (0.0,)  # how much nearer the nearest cluster must be than the next, / merge distance
 TARGET_PRECISION, LOOKALIKE_PRECISION = 0.99, 0.98
-# A setting is chosen on val by its precisions' lower bounds, not their values: the best
-# setting of a sweep sits on the constraint's edge, where chance decides the test side
-# (fused head: celeba5 val 0.9804, test 0.9729). The bound is the 10th percentile of
-# pairwise precision over BOOTSTRAP_DRAWS resamples of the predicted groups (a group is the
-# unit a wrong merge adds false pairs in): 90 % sure the precision holds.
+# A setting is chosen on val by the look-alike precision's lower bound, not its value: the
+# best setting of a sweep sits on the constraint's edge, where chance decides the test side
+# (fused head at 1.025x: celeba5 val 0.9804, test 0.9729), and celeba5 val is also where the
+# threshold and calibration are fitted, so its precision is the optimistic one. The bound is
+# the 10th percentile of pairwise precision over BOOTSTRAP_DRAWS resamples of the predicted
+# groups (a group is the unit a wrong merge adds false pairs in): 90 % sure it holds. The
+# library's bound is printed too but not required: its pairs are mostly those of a few
+# 30-face people, so one group swings it (0.983 at precision 0.990), and requiring it too
+# leaves the fused head recall 0.891 on val (margin 2x, docs/benchmarks.md).
 BOUND_QUANTILE, BOOTSTRAP_DRAWS = 0.10, 1000
 
 
@@ -117,10 +126,12 @@ CHOSEN = [(f"{name}, app settings", name, Trial()) for name in EMBEDDINGS] + [
     ("dlib + fr_feature, 1x, margin 3x, min 3, attach 0.95x", "dlib + fr_feature", Trial(1.0, 3.0, 3, 0.95)),
     ("fr_feature, 1x, margin 4x, min 6", "fr_feature", Trial(1.0, 4.0, 6, 1.0)),
     # With the attach gap (--attach-gaps), the fused head of models/fused_dlib_fr_feature.pt
-    # (--head var/fusion/heads/pca_t10.pt) chosen over the others on val.
+    # (--head var/fusion/heads/pca_t10.pt, or the model file itself) chosen over the others
+    # on val, first by celeba5 val precision itself, then by its lower bound.
     ("dlib + fr_feature, 1x, margin 3x, min 2, attach 1.025x, gap 0.08", "dlib + fr_feature", Trial(1.0, 3.0, 2, 1.025, 0.08)),
     ("fused head, app settings", FUSED_HEAD, Trial()),
-    ("fused head, 1.025x, margin 3x, min 2, gap 0.08", FUSED_HEAD, Trial(1.025, 3.0, 2, 1.0, 0.08)),
+    ("fused head, first choice: 1.025x, margin 3x, min 2, gap 0.08", FUSED_HEAD, Trial(1.025, 3.0, 2, 1.0, 0.08)),
+    ("fused head, chosen by the bound: 1x, margin 3x, min 2, attach 1.025x, gap 0.08", FUSED_HEAD, Trial(1.0, 3.0, 2, 1.025, 0.08)),
 ]
 
 
@@ -372,7 +383,7 @@ def main() -> None:
                 print(f"| {trial} | {s['precision']:.4f} / {s['recall']:.3f} |")
         # The best library recall at the target precision, with celeba5 val scored for the
         # same settings; the best that also keeps celeba5 val precision; and the one chosen,
-        # the best whose two precisions hold at their lower bounds (precision_bound).
+        # the best whose celeba5 val precision holds at its lower bound (precision_bound).
         passing = sorted((r for r in rows if r[1]["precision"] >= TARGET_PRECISION), key=lambda r: -r[1]["recall"])
         print("| setting | celeba_library val P / R (B3 F, P bound) | celeba5 val P / R (B3 F, P bound) |")
         print("|---|---|---|")
@@ -381,11 +392,11 @@ def main() -> None:
             c5 = run(celeba5, x_c5, trial)
             best = best or (trial, s, c5)
             keeps = best_both is None and c5["precision"] >= LOOKALIKE_PRECISION
-            holds = s["precision_low"] >= TARGET_PRECISION and c5["precision_low"] >= LOOKALIKE_PRECISION
+            holds = c5["precision_low"] >= LOOKALIKE_PRECISION
             best_both = best_both or ((trial, s, c5) if keeps else None)
             if rank < 5 or keeps or holds:
                 print(f"| {trial} | {fmt(s)} | {fmt(c5)} |" + (" best with celeba5 val P >= 0.98" if keeps else "")
-                      + (" chosen: both bounds hold" if holds else ""), flush=True)
+                      + (" chosen: celeba5 val P's bound >= 0.98" if holds else ""), flush=True)
             if holds:
                 chosen = (trial, s, c5)
                 break
@@ -394,9 +405,9 @@ def main() -> None:
         summary.append((name, x_lib.shape[1], app, best, best_both, chosen, library.name, celeba5.name))
 
     print("\n## Summary (val only): app settings; best library recall at P >= 0.99; the same with celeba5 val P >= 0.98;"
-          f" the same with both precisions' {BOUND_QUANTILE:.0%} bootstrap bounds above the goals (chosen)")
+          f" the same with celeba5 val P's {BOUND_QUANTILE:.0%} bootstrap bound >= 0.98 (chosen)")
     print("| embedding | dim | app: library P / R | app: celeba5 val P / R | best R at P >= 0.99 (celeba5 val P) "
-          "| best R with celeba5 P >= 0.98 | chosen: best R with both bounds (setting) |")
+          "| best R with celeba5 P >= 0.98 | chosen: best R with celeba5 P's bound >= 0.98 (setting) |")
     print("|---|---|---|---|---|---|---|")
     for name, dim, app, *found_rows, lib_name, c5_name in summary:
         a, c = app[lib_name], app[c5_name]

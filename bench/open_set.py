@@ -35,11 +35,12 @@ sys.path.insert(0, str(ROOT))
 DATASETS = Path(os.environ.get("FACES_DATA_DIR", ROOT.parent / "shared" / "datasets"))
 
 from ml.evaluation.albumcheck import aligned_largest_faces, labelled_images  # noqa: E402
+from ml.faces.align import NETWORK_BORDER  # noqa: E402
 from ml.evaluation.calibration import Calibration, calibration_fit, calibration_path, pair_distances  # noqa: E402
 from ml.evaluation.embeddings import split_embeddings  # noqa: E402
 from ml.faces.checkpoint import read_checkpoint  # noqa: E402
 from ml.faces.detect import FaceDetector  # noqa: E402
-from ml.faces.embed import Embedder  # noqa: E402
+from ml.faces.embed import load_embedder  # noqa: E402
 from ml.grouping.knn import knn_guess  # noqa: E402
 
 DEFAULT_STRANGER_RATE = 0.003  # webapp/settings.py VISAGE_STRANGER_RATE
@@ -102,14 +103,14 @@ def stranger_rate_choose(checkpoint: Path, val_root: Path, rates: list[float], *
 
 def album_pairs(checkpoint: Path, thresholds: dict[str, float]) -> dict:
     albums = DATASETS / "albums"
-    embedder = Embedder.from_checkpoint(checkpoint)
+    embedder = load_embedder(checkpoint)
     detector = FaceDetector()
-    crops, labels = [], []
+    vectors, labels = [], []
     for set_name, items in labelled_images(albums).items():
-        set_crops, set_labels, _missed = aligned_largest_faces(items, detector, embedder.template)
-        crops.append(set_crops)
+        by_border, set_labels, _missed, _at_edge = aligned_largest_faces(items, detector, embedder.templates, (NETWORK_BORDER,))
+        vectors.append(embedder.embed(by_border[NETWORK_BORDER]))
         labels += [f"{set_name}/{label}" for label in set_labels]
-    same, different = pair_distances(embedder.embed(np.concatenate(crops)), np.array(labels))
+    same, different = pair_distances(np.concatenate(vectors), np.array(labels))
     out = {"faces": len(labels), "same_pairs": len(same), "different_pairs": len(different)}
     for name, threshold in thresholds.items():
         true_accepts, false_accepts = int((same <= threshold).sum()), int((different <= threshold).sum())

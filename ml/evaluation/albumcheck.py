@@ -1,4 +1,5 @@
-"""Does a model still separate people in real photos unlike CelebA? Checkpoints side by side.
+"""Does a model still separate people in real photos unlike CelebA? Checkpoints side by side,
+any registered kind (a fused model's crops are aligned once per template).
 
     python -m ml.evaluation.albumcheck --checkpoint models/dlib_resnet_v1.pt models/dlib_resnet_finetuned.pt \
         [--border replicate grey]
@@ -26,7 +27,7 @@ import torch
 from ml.faces.align import BORDERS, NETWORK_BORDER, align_faces, outside_mask
 from ml.faces.boxes import largest_face
 from ml.faces.detect import FaceDetector
-from ml.faces.embed import Embedder
+from ml.faces.embed import load_embedder
 from ml.faces.imageio import decode_image
 from ml.evaluation.verification import roc_auc
 
@@ -44,11 +45,12 @@ def labelled_images(albums: Path) -> dict[str, list[tuple[Path, str]]]:
 
 
 def aligned_largest_faces(
-    items, detector: FaceDetector, template, borders: tuple[str, ...]
-) -> tuple[dict[str, np.ndarray], list[str], int, int]:
-    """Per border the (N, S, S, 3) crops of each image's largest face; their labels; the
-    images without a face; the faces whose crop leaves the photo."""
-    crops: dict[str, list[np.ndarray]] = {border: [] for border in borders}
+    items, detector: FaceDetector, templates: tuple, borders: tuple[str, ...]
+) -> tuple[dict[str, tuple[np.ndarray, ...]], list[str], int, int]:
+    """Per border the (N, S, S, 3) crops of each image's largest face, one array per
+    template (a fused model's networks each take their own); their labels; the images
+    without a face; the faces whose crop (of the first template) leaves the photo."""
+    crops: dict[str, list[list[np.ndarray]]] = {border: [[] for _ in templates] for border in borders}
     labels, missed, at_edge = [], 0, 0
     for path, label in items:
         image = decode_image(path, max_side=1600)
@@ -58,10 +60,11 @@ def aligned_largest_faces(
             continue
         landmarks = largest_face(faces).landmarks
         for border in borders:
-            crops[border].append(align_faces(image.pixels, [landmarks], template, border=border)[0])
+            for template, template_crops in zip(templates, crops[border]):
+                template_crops.append(align_faces(image.pixels, [landmarks], template, border=border)[0])
         labels.append(label)
-        at_edge += bool(outside_mask(image.pixels.shape, landmarks, template).any())
-    return {border: np.stack(c) for border, c in crops.items()}, labels, missed, at_edge
+        at_edge += bool(outside_mask(image.pixels.shape, landmarks, templates[0]).any())
+    return {border: tuple(np.stack(c) for c in per_template) for border, per_template in crops.items()}, labels, missed, at_edge
 
 
 def separation(embeddings: np.ndarray, labels: list[str]) -> dict:
@@ -97,9 +100,9 @@ def main() -> None:
     sets = labelled_images(args.albums)
     results: dict = {}
     for checkpoint in args.checkpoint:
-        embedder = Embedder.from_checkpoint(checkpoint, num_threads=args.threads)
+        embedder = load_embedder(checkpoint, num_threads=args.threads)
         for name, items in sets.items():
-            crops, labels, missed, at_edge = aligned_largest_faces(items, detector, embedder.template, tuple(args.border))
+            crops, labels, missed, at_edge = aligned_largest_faces(items, detector, embedder.templates, tuple(args.border))
             for border, border_crops in crops.items():
                 row = {**separation(embedder.embed(border_crops), labels), "no_face": missed, "at_edge": at_edge}
                 # One border keeps the layout of the JSON files in docs/.

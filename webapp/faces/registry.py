@@ -113,6 +113,15 @@ def register_fused_model(embedding_model_class, models_dir: Path) -> None:
     register_checkpoint(embedding_model_class, models_dir, FUSED_CHECKPOINT, FUSED_NAME, make_active=False)
 
 
+def settings_refresh(embedding_model_class, models_dir: Path, checkpoint: str) -> None:
+    """A shipped checkpoint whose settings kept with the weights were re-chosen (its config's
+    "grouping", hence its sha256) brings its registered row up to date: the weights are the
+    same, so the faces embedded with it stay as they are."""
+    fields = checkpoint_fields(models_dir, checkpoint)
+    embedding_model_class.objects.filter(checkpoint=checkpoint).update(
+        checkpoint_sha256=fields["checkpoint_sha256"], grouping=fields["grouping"])
+
+
 def calibrations_load(embedding_model_class, models_dir: Path) -> None:
     """Give every registered version whose checkpoint has a calibration file beside it
     (models/<name>.calibration.json) that calibration."""

@@ -105,3 +105,20 @@ def test_the_shipped_fused_version_is_registered_with_its_join_settings_and_not_
     with pytest.raises(RunRefused, match="retraining fine-tunes one network"):
         training_start(user=staff, owner_ids=None)
     assert not TrainingRun.objects.exists()
+
+
+def test_a_row_registered_before_its_settings_were_rechosen_takes_them_from_the_file(settings):
+    """Migration faces/0016: an install that registered the fused file with its first
+    grouping settings (another sha256, so a worker would refuse the file) takes the file's."""
+    from ml.faces.checkpoint import file_sha256, read_checkpoint
+    from webapp.faces.registry import FUSED_CHECKPOINT, settings_refresh
+
+    path = Path(settings.MODELS_DIR) / FUSED_CHECKPOINT
+    first = {"merge_factor": 1.025, "margin_share": 0.467, "attach_min_size": 2, "attach_share": 1.0, "attach_gap_share": 0.08}
+    EmbeddingModel.objects.filter(checkpoint=FUSED_CHECKPOINT).update(checkpoint_sha256="0" * 64, grouping=first)
+    others = list(EmbeddingModel.objects.exclude(checkpoint=FUSED_CHECKPOINT).values_list("checkpoint_sha256", "grouping"))
+    settings_refresh(EmbeddingModel, settings.MODELS_DIR, FUSED_CHECKPOINT)
+    fused = EmbeddingModel.objects.get(checkpoint=FUSED_CHECKPOINT)
+    assert fused.checkpoint_sha256 == file_sha256(path)
+    assert fused.grouping == read_checkpoint(path)["config"]["grouping"] != first
+    assert list(EmbeddingModel.objects.exclude(checkpoint=FUSED_CHECKPOINT).values_list("checkpoint_sha256", "grouping")) == others
