@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ml.constants import EMBEDDING_DIM
+from ml.faces.checkpoint import FUSED_ARCHITECTURE
 
 
 class FusionHead(nn.Module):
@@ -70,7 +71,7 @@ def load_head_file(path: str | Path) -> tuple[FusionHead, dict]:
     cached features as it is; the config names the backbones in the order of the head's parts."""
     saved = torch.load(Path(path), map_location="cpu", weights_only=True)
     config = saved["config"]
-    if config.get("architecture") == "fused":  # the model file: its head under "head"
+    if config.get("architecture") == FUSED_ARCHITECTURE:  # the model file: its head under "head"
         config = {**config["head"], "backbones": [spec["name"] for spec in config["backbones"]]}
     head = FusionHead(config["dims"], hidden=config["hidden"], dropout=config.get("dropout", 0.0))
     head.load_state_dict(saved["state_dict"])  # refuses a head of another shape
