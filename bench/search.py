@@ -115,13 +115,23 @@ def build_index() -> tuple[float, int]:
         return elapsed, cursor.fetchone()[0]
 
 
-def measure(owners, queries: int, ef_values: list[int], rng, *, layout_baseline: bool = False) -> None:
-    model = embedding_model_active()
+def query_picks(owners, face_ids: dict[int, list[int]], queries: int, rng: np.random.Generator) -> list:
+    """(owner, face id) for each query: a random user, then a random face of theirs, both
+    drawn from the seeded ``rng`` (not the database's random order), so a run's queries
+    are the same for the same --seed and figures from two runs compare like for like."""
     picks = []
     for _ in range(queries):
-        owner = owners[int(rng.integers(0, USERS))]
-        face_id = Face.objects.filter(owner=owner).order_by("?").values_list("pk", flat=True).first()
-        picks.append((owner, Face.objects.get(pk=face_id)))
+        owner = owners[int(rng.integers(0, len(owners)))]
+        ids = face_ids[owner.pk]
+        picks.append((owner, ids[int(rng.integers(0, len(ids)))]))
+    return picks
+
+
+def measure(owners, queries: int, ef_values: list[int], rng, *, layout_baseline: bool = False) -> None:
+    model = embedding_model_active()
+    face_ids = {owner.pk: list(Face.objects.filter(owner=owner).order_by("pk").values_list("pk", flat=True))
+                for owner in owners}
+    picks = [(owner, Face.objects.get(pk=face_id)) for owner, face_id in query_picks(owners, face_ids, queries, rng)]
     truth = {
         face.pk: [n.face_id for n in nearest_faces(owner_id=owner.pk, model_id=model.pk, query=face.embedding,
                                                      limit=10, exclude_face_id=face.pk, exact=True)]
