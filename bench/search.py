@@ -13,7 +13,6 @@ recall@10 against exact search (index off) for several ef_search values.
 from __future__ import annotations
 
 import argparse
-import random
 import sys
 import time
 from pathlib import Path
@@ -205,7 +204,6 @@ def main() -> None:
                         help="also time the index scan on faces_face with the vector index there, as before migration faces 0013")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
-    random.seed(args.seed)
     call_command("migrate", verbosity=0)
     owners, photos = ensure_owners()
     model = embedding_model_active()
