@@ -147,36 +147,54 @@ class LabelledFaces:
 
 def checkpoints_compare(*, old: Path, new: Path, old_threshold: float, heldout: LabelledFaces,
                         val: PairsValidator, seed: int = 0, device: str | None = None) -> dict:
-    """{"old": ..., "new": ...} for two checkpoints, each {"threshold", "heldout": {...},
-    "celeba_val": {...}}: verification and grouping on the held-out people (whole people up
-    to MAX_EVALUATION_FACES faces), and verification on the ``val`` pairs; the new one's
-    "heldout" also has "halves_won". Each checkpoint embeds as the app will (its own
-    mirror averaging). The old model keeps the threshold it was calibrated with; the new
-    one gets its own from the val pairs, as every shipped model did, and its "calibration"
-    (ml.evaluation.calibration) from every pair of the val faces."""
+    """embeddings_compare for two checkpoints, each embedding as the app will (its own
+    mirror averaging): the held-out people's crops (whole people up to
+    MAX_EVALUATION_FACES faces) and every val face with a face found."""
     keep = whole_people_upto(heldout.labels, seed=seed)
-    crops, labels, photo_ids = heldout.crops[keep], np.asarray(heldout.labels)[keep], np.asarray(heldout.photo_ids)[keep]
-    results, vectors = {}, {}
+    val_rows = np.flatnonzero(val.cache.ok)
+    vectors = {}
     for key, path in (("old", old), ("new", new)):
         embedder = Embedder.from_checkpoint(path, device=device)
-        # Every val face is embedded once: the pairs score its pairs, and the new version is
-        # calibrated on all pairs of them.
-        val_rows = np.flatnonzero(val.cache.ok)
-        val_vectors = embedder.embed(np.asarray(val.cache.crops[val_rows]), batch_size=128)
-        on_val = val(lambda rows: val_vectors[np.searchsorted(val_rows, rows)])
+        vectors[key] = ComparedVectors(heldout=embedder.embed(heldout.crops[keep], batch_size=128),
+                                       val=embedder.embed(np.asarray(val.cache.crops[val_rows]), batch_size=128))
+    return embeddings_compare(old=vectors["old"], new=vectors["new"], labels=np.asarray(heldout.labels)[keep],
+                              photo_ids=np.asarray(heldout.photo_ids)[keep], val=val, old_threshold=old_threshold,
+                              seed=seed)
+
+
+@dataclass(frozen=True)
+class ComparedVectors:
+    """One model's unit vectors of the compared faces: heldout (N, D) the held-out faces;
+    val (M, D) the val cache's rows with a face found (np.flatnonzero(val.cache.ok))."""
+
+    heldout: np.ndarray
+    val: np.ndarray
+
+
+def embeddings_compare(*, old: ComparedVectors, new: ComparedVectors, labels: np.ndarray, photo_ids: np.ndarray,
+                       val: PairsValidator, old_threshold: float, seed: int = 0) -> dict:
+    """{"old": ..., "new": ...}, each {"threshold", "heldout": {...}, "celeba_val": {...}}:
+    verification and grouping on the held-out people, and verification on the ``val``
+    pairs; the new one's "heldout" also has "halves_won". The old model keeps the threshold
+    it was calibrated with; the new one gets its own from the val pairs, as every shipped
+    model did, and its "calibration" (ml.evaluation.calibration) from every pair of the
+    val faces."""
+    labels, photo_ids = np.asarray(labels), np.asarray(photo_ids)
+    val_rows = np.flatnonzero(val.cache.ok)
+    results = {}
+    for key, vectors in (("old", old), ("new", new)):
+        on_val = val(lambda rows: vectors.val[np.searchsorted(val_rows, rows)])
         threshold = old_threshold if key == "old" else on_val["val_threshold"]
-        vectors[key] = embedder.embed(crops, batch_size=128)
-        scores = verification_scores(vectors[key], labels, seed=seed)
-        grouping = grouping_scores(vectors[key], labels, photo_ids, threshold=threshold)
+        scores = verification_scores(vectors.heldout, labels, seed=seed)
+        grouping = grouping_scores(vectors.heldout, labels, photo_ids, threshold=threshold)
         scores.update({f"grouping_{name}": value for name, value in grouping.items()})
         results[key] = {"threshold": threshold, "heldout": scores,
                         "celeba_val": {"accuracy": on_val["val_accuracy"], "accuracy_std": on_val["val_accuracy_std"],
                                        "val": on_val["val_at_far_1e-3"], "auc": on_val["val_auc"],
                                        "pairs": int(len(val.same))}}
-        if key == "new":
-            results[key]["calibration"] = calibration_fit(
-                val_vectors, val.cache.labels[val_rows], source=f"celeba5 val, every pair of {len(val_rows)} faces").to_dict()
+    results["new"]["calibration"] = calibration_fit(
+        new.val, val.cache.labels[val_rows], source=f"celeba5 val, every pair of {len(val_rows)} faces").to_dict()
     results["new"]["heldout"]["halves_won"] = halves_won(
-        vectors["old"], vectors["new"], labels, photo_ids,
+        old.heldout, new.heldout, labels, photo_ids,
         thresholds=(results["old"]["threshold"], results["new"]["threshold"]), seed=seed)
     return results

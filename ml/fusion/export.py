@@ -20,7 +20,7 @@ import torch
 
 from ml.faces.checkpoint import FUSED_ARCHITECTURE, file_sha256, read_checkpoint, save_checkpoint
 from ml.fusion.backbones import MODELS, ONNX_BACKBONES, TORCH_BACKBONE_FILES
-from ml.fusion.head import load_head_file
+from ml.fusion.head import FusionHead, load_head_file
 
 
 def _backbone(name: str, models_dir: Path) -> tuple[dict, dict]:
@@ -72,6 +72,23 @@ def export_fused(head_path: Path, out: Path, *, extra_config: dict | None = None
         **(extra_config or {}),
     }
     save_checkpoint(out, head, config=config, metrics=metrics, extra=extra)
+
+
+def export_retrained_head(base: Path, head: FusionHead, out: Path, *, training: dict) -> None:
+    """Write ``out``: the fused model file ``base`` with ``head``'s weights in place of its
+    head's (the backbones, their crops and the grouping settings as they were), and what
+    the head learnt from in its config. The base's metrics were measured with its own
+    head, so none are carried over."""
+    payload = read_checkpoint(base)
+    config = payload["config"]
+    if config.get("architecture") != FUSED_ARCHITECTURE:
+        raise ValueError(f"{base} is not a fused model file")
+    if head.dims != [int(d) for d in config["head"]["dims"]]:
+        raise ValueError(f"the head's part sizes {head.dims} differ from {base}'s {config['head']['dims']}")
+    # source_sha256 named the head file of the base; this head comes from the base itself.
+    kept = {key: value for key, value in config["head"].items() if key != "source_sha256"}
+    config = {**config, "head": {**kept, "retrained_from_sha256": file_sha256(base), "training": training}}
+    save_checkpoint(out, head, config=config, extra={"backbone_state": payload["backbone_state"], "onnx": payload["onnx"]})
 
 
 def json_value(text: str):

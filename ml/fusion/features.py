@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ml.faces.align import align_faces
+from ml.faces.align import AlignmentTemplate, align_faces
 from ml.faces.imageio import decode_image
 from ml.fusion.backbones import BACKBONE_NAMES, Backbone, standard_backbones
 from ml.learning.landmarks import MAX_SIDE, Landmarks, load_landmarks
@@ -34,12 +34,17 @@ def person_order(people: np.ndarray, seed: int = 0) -> np.ndarray:
     return np.array(sorted(range(len(people)), key=lambda i: (rank[people[i]], i)), dtype=np.int64)
 
 
-def chunk_features(marks: Landmarks, indices: np.ndarray, backbones: list[Backbone], *, mirror: bool) -> dict[str, np.ndarray]:
+def aligned_crops(marks: Landmarks, indices: np.ndarray, templates: tuple[AlignmentTemplate, ...]) -> tuple[np.ndarray, ...]:
+    """Per template, the (N, S, S, 3) crops of the faces ``indices`` (each image decoded once)."""
     images = [decode_image(marks.root / marks.paths[i], max_side=MAX_SIDE).pixels for i in indices]
+    return tuple(np.stack([align_faces(image, [marks.points[i]], template)[0] for image, i in zip(images, indices)])
+                 if len(indices) else np.zeros((0, template.size, template.size, 3), np.uint8) for template in templates)
+
+
+def chunk_features(marks: Landmarks, indices: np.ndarray, backbones: list[Backbone], *, mirror: bool) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {"index": indices}
     templates = {b.template.name: b.template for b in backbones}
-    crops = {name: np.stack([align_faces(image, [marks.points[i]], template)[0] for image, i in zip(images, indices)])
-             for name, template in templates.items()}
+    crops = dict(zip(templates, aligned_crops(marks, indices, tuple(templates.values()))))
     for backbone in backbones:
         crop = crops[backbone.template.name]
         out[backbone.name] = backbone.embed(crop)

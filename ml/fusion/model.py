@@ -59,6 +59,14 @@ class FusedEmbedder:
     def embed(self, crops: tuple[np.ndarray, ...], *, batch_size: int = 32) -> np.ndarray:
         """One (N, S_i, S_i, 3) uint8 RGB array of aligned crops per template, in
         ``templates`` order -> (N, embedding_dim) float32 unit vectors."""
+        parts, mirrors = self.features(crops, batch_size=batch_size)
+        if len(parts[0]) == 0:
+            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+        return self.head.embed(parts, mirrors).astype(np.float32)
+
+    def features(self, crops: tuple[np.ndarray, ...], *, batch_size: int = 32) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """What the head maps: per backbone the (N, D_i) unit embeddings of the crops and of
+        their mirror images. Retraining caches these once and fine-tunes the head on them."""
         if not isinstance(crops, tuple) or len(crops) != len(self.templates):
             raise ValueError(f"expected a tuple of {len(self.templates)} crop arrays, one per template")
         for array, template in zip(crops, self.templates):
@@ -66,14 +74,15 @@ class FusedEmbedder:
                 raise ValueError(f"expected ({len(crops[0])}, {template.size}, {template.size}, 3) crops, got {array.shape}")
         count = len(crops[0])
         if count == 0:
-            return np.zeros((0, self.embedding_dim), dtype=np.float32)
+            empty = [np.zeros((0, dim), np.float32) for dim in self.head.dims]
+            return empty, [part.copy() for part in empty]
         parts, mirrors = [], []
         for (_, network), array in zip(self.networks, crops):
             # The crop and its mirror image in one run of the network.
             both = network(np.concatenate([array, array[:, :, ::-1]]), batch_size)
             parts.append(both[:count])
             mirrors.append(both[count:])
-        return self.head.embed(parts, mirrors).astype(np.float32)
+        return parts, mirrors
 
 
 def _network(spec: dict, payload: dict, *, device: str | None, threads: int) -> tuple[AlignmentTemplate, Network]:

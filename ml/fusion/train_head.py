@@ -12,6 +12,7 @@ embeds); the best epoch by val accuracy, ties by VAL@FAR=1e-3, is kept.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import time
 from dataclasses import replace
@@ -32,17 +33,28 @@ PAIRS_VAL = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "celeb
 
 def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[FusionHead], dict], *, hidden: int,
                epochs: int, p: int, k: int, lr: float, alpha: float, dropout: float, eval_every: int, seed: int,
-               mirrors: list[np.ndarray] | None = None, pca: bool = False, log=print) -> tuple[FusionHead, dict]:
+               mirrors: list[np.ndarray] | None = None, pca: bool = False, start: FusionHead | None = None,
+               on_epoch: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
+               extra: int = 0, log=print) -> tuple[FusionHead, dict]:
     """parts: per backbone (N, D_i) unit embeddings of the training faces (``mirrors``: the
     same of their mirror images, drawn instead of the face half the time, as augmentation);
     labels: (N,) person ids; evaluate(head) -> ml.evaluation.evaluate's metrics on the val
-    pairs."""
+    pairs. ``start``: fine-tune a copy of this head (its shape; hidden, dropout and pca are
+    then not used), as retraining a fused version does. ``on_epoch(record)`` gets each
+    epoch's figures; ``should_stop()`` is asked before each epoch, and a stop returns the
+    best head so far with summary["stopped"] True. ``extra``: identities with fewer than k
+    faces added to each batch (PKSampler), as the network's retraining does."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     features = torch.from_numpy(np.concatenate(parts, axis=1))
     flipped = None if mirrors is None else torch.from_numpy(np.concatenate(mirrors, axis=1))
-    sampler = PKSampler(labels, p=p, k=k, seed=seed)
-    head = FusionHead([part.shape[1] for part in parts], hidden=hidden, dropout=dropout)
+    sampler = PKSampler(labels, p=p, k=k, extra=extra, seed=seed)
+    if start is not None:
+        if pca:
+            raise ValueError("a PCA start and a start head exclude each other")
+        head = copy.deepcopy(start)
+    else:
+        head = FusionHead([part.shape[1] for part in parts], hidden=hidden, dropout=dropout)
     if pca:
         head.start_from_pca(features.numpy() if flipped is None else np.concatenate([features.numpy(), flipped.numpy()]))
     if epochs == 0:  # the start alone
@@ -52,8 +64,11 @@ def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[
     optimizer = torch.optim.Adam(head.parameters(), lr=lr)
     total = epochs * len(sampler)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * step / total)))
-    best, best_state, history, start = None, None, [], time.perf_counter()
+    best, best_state, history, began, stopped = None, None, [], time.perf_counter(), False
     for epoch in range(epochs):
+        if should_stop is not None and should_stop():
+            stopped = True
+            break
         head.train()
         losses, active = [], 0
         for batch in sampler.epoch(epoch):
@@ -74,16 +89,21 @@ def train_head(parts: list[np.ndarray], labels: np.ndarray, evaluate: Callable[[
             active += out.active
         if (epoch + 1) % eval_every == 0 or epoch + 1 == epochs:
             metrics = evaluate(head)
-            row = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "active": active,
+            row = {"epoch": epoch + 1, "step": (epoch + 1) * len(sampler), "total_steps": total,
+                   "loss": float(np.mean(losses)), "active": active,
                    "val_accuracy": metrics["accuracy"], "val_val": metrics["val_at_far_1e-3"],
-                   "minutes": (time.perf_counter() - start) / 60}
+                   "minutes": (time.perf_counter() - began) / 60}
             history.append(row)
             log(json.dumps(row), flush=True)
+            if on_epoch is not None:
+                on_epoch(row)
             key = (round(metrics["accuracy"], 4), metrics["val_at_far_1e-3"])
             if best is None or key > best:
                 best, best_state = key, {k: v.clone() for k, v in head.state_dict().items()}
+    if best_state is None:  # stopped before the first evaluation: nothing was learnt
+        return head, {"history": history, "stopped": True}
     head.load_state_dict(best_state)
-    return head, {"history": history, "best_val_accuracy": best[0], "best_val_val": best[1]}
+    return head, {"history": history, "best_val_accuracy": best[0], "best_val_val": best[1], "stopped": stopped}
 
 
 def main() -> None:

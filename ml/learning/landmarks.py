@@ -45,11 +45,13 @@ def _save(out: Path, paths: list[str], ok: np.ndarray, points: np.ndarray, done:
     os.replace(temp, out)
 
 
-def build_landmarks(root: Path, out: Path, *, threads: int = 2, chunk: int = 500, log=print) -> Landmarks:
+def build_landmarks(root: Path, out: Path, *, images: list[Path] | None = None, threads: int = 2, chunk: int = 500,
+                    log=print) -> Landmarks:
+    """``images``: only these (under root, in this order); default every image of the split."""
     from ml.faces.detect import FaceDetector
 
     root, out = Path(root), Path(out)
-    paths = [str(p.relative_to(root)) for p in list_images(root)]
+    paths = [str(p.relative_to(root)) for p in (list_images(root) if images is None else images)]
     ok, points, done = np.zeros(len(paths), bool), np.zeros((len(paths), 5, 2), np.float32), 0
     if out.is_file():
         stored = np.load(out)

@@ -58,11 +58,11 @@ def test_staff_retrains_promotes_and_switches_back(page, live_server, faces_data
 
 
 @pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
-def test_staff_switches_to_the_fused_version_and_is_told_why_it_cannot_be_retrained(page, live_server, faces_data_dir,
-                                                                                    small_runs, width, height):
+def test_staff_switches_to_the_fused_version_and_retrains_its_head(page, live_server, faces_data_dir, small_runs,
+                                                                   width, height):
     """The fused version (registered, not active) is one click away in the Versions table;
     after the switch every face carries its vectors, the page names it as the active
-    version, and instead of "Start retraining" it says in words why not."""
+    version and says that a run fine-tunes its fusion head; a run does, and its row says so."""
     from webapp.faces.models import EmbeddingModel
     from webapp.faces.registry import FUSED_CHECKPOINT
 
@@ -81,11 +81,25 @@ def test_staff_switches_to_the_fused_version_and_is_told_why_it_cannot_be_retrai
     assert not Face.objects.filter(owner=staff).exclude(embedding_model=fused).exists()
     assert fused.name in page.inner_text("[data-testid=active-model]")
 
-    refused = page.locator("[data-testid=retrain-refused]")
-    assert "retraining fine-tunes one network" in refused.inner_text()
-    assert page.locator("text=Start retraining").count() == 0
-    refused.scroll_into_view_if_needed()
-    box = refused.bounding_box()
-    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width  # no sideways scrolling to read it
+    explained = page.locator("[data-testid=retrain-explained]")
+    assert f"v{fused.version} joins several frozen networks with a fusion head" in explained.inner_text()
+    assert "fine-tunes a copy of the head" in explained.inner_text()
+    start = page.locator("button:has-text('Start retraining')")
+    start.scroll_into_view_if_needed()
+    for box in (explained.bounding_box(), start.bounding_box()):
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width  # no sideways scrolling
+    assert start.is_enabled()
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # wide tables scroll inside their card
     screenshot(page, f"62-face-model-fused-active-{width}")
+
+    start.click()  # the run happens during this request (eager tasks)
+    page.wait_for_selector("[data-testid=recommendation]")
+    run = TrainingRun.objects.get()
+    assert run.status == TrainingRun.Status.FINISHED, run.error
+    assert run.base_model == fused and run.result_model.architecture == "fused"
+    row = page.inner_text(f"[data-testid=runs] tr:has-text('#{run.pk}')")
+    assert f"Finished → v{run.result_model.version}" in row and "the fusion head only" in row
+    assert page.inner_text("[data-testid=recommendation]").startswith(("Promote", "Keep"))
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.locator("[data-testid=runs]").scroll_into_view_if_needed()
+    screenshot(page, f"63-face-model-fused-run-finished-{width}")

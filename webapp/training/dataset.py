@@ -16,6 +16,7 @@ from ml.evaluation.verification import PairsValidator, read_pairs
 from ml.faces.align import AlignmentTemplate
 from ml.learning.facecache import FaceCache, build_cache, write_cache
 from webapp.faces.crops import face_crops
+from webapp.faces.models import Face
 from webapp.training.library import confirmed_faces
 from webapp.training.models import TrainingRun
 from webapp.training.progress import RunProgress, run_data_update
@@ -49,39 +50,58 @@ class LibraryData:
         return LabelledFaces(self.crops[held], self.labels[held], self.photo_ids[held])
 
 
-def library_collect(*, run: TrainingRun, folder: Path, progress: RunProgress) -> LibraryData:
-    """The confirmed faces of the run's libraries, aligned with the base model's template;
-    about 20 % of the people held out (seeded by the run id). Raises TooLittleData."""
-    saved = folder / "library.npz"
-    if saved.is_file():  # resumed run: the same faces and split as before
-        with np.load(saved) as data:
-            return LibraryData(**{key: data[key] for key in LibraryData.__dataclass_fields__})
-    progress.phase("collecting the confirmed faces")
+def confirmed_split(run: TrainingRun) -> tuple[list[Face], np.ndarray, np.ndarray]:
+    """(the confirmed faces of the run's libraries in a stable order, their person ids, a
+    bool per face: its person is held out), about 20 % of the people held out, seeded by
+    the run id; the split is recorded on the run. Raises TooLittleData."""
     faces = list(
         confirmed_faces(owner_ids=run.owner_ids).select_related("photo")
         .only("id", "person_id", "landmarks", "thumbnail", "photo_id", "photo__file").order_by("photo_id", "id")
     )
     labels = np.array([f.person_id for f in faces], dtype=np.int64)
     training_people, held_people = people_split(labels, seed=run.pk)
+    held_out = np.isin(labels, held_people)
+    run_data_update(
+        run.pk, people=len(set(labels.tolist())), faces=len(faces),
+        training_people=len(training_people), training_faces=int((~held_out).sum()),
+        heldout_people=len(held_people), heldout_faces=int(held_out.sum()),
+    )
+    return faces, labels, held_out
+
+
+def library_collect(*, run: TrainingRun, folder: Path, progress: RunProgress) -> LibraryData:
+    """The confirmed faces of the run's libraries (confirmed_split), aligned with the base
+    model's template."""
+    saved = folder / "library.npz"
+    if saved.is_file():  # resumed run: the same faces and split as before
+        with np.load(saved) as data:
+            return LibraryData(**{key: data[key] for key in LibraryData.__dataclass_fields__})
+    progress.phase("collecting the confirmed faces")
+    faces, labels, held_out = confirmed_split(run)
     template = AlignmentTemplate.from_dict(run.base_model.alignment_template)
     crops = np.zeros((len(faces), template.size, template.size, 3), np.uint8)
     for start in range(0, len(faces), 256):
         crops[start : start + 256] = face_crops(faces[start : start + 256], template)
         progress.phase(f"aligning confirmed faces: {min(start + 256, len(faces))} of {len(faces)}")
-    library = LibraryData(
-        crops=crops, labels=labels, face_ids=np.array([f.pk for f in faces]), photo_ids=np.array([f.photo_id for f in faces]),
-        held_out=np.isin(labels, held_people),
-    )
+    library = LibraryData(crops=crops, labels=labels, face_ids=np.array([f.pk for f in faces]),
+                          photo_ids=np.array([f.photo_id for f in faces]), held_out=held_out)
     folder.mkdir(parents=True, exist_ok=True)
     temp = folder / ".library.tmp.npz"
     np.savez(temp, **library.__dict__)
     temp.replace(saved)
-    run_data_update(
-        run.pk, people=len(set(labels.tolist())), faces=len(faces),
-        training_people=len(training_people), training_faces=int((~library.held_out).sum()),
-        heldout_people=len(held_people), heldout_faces=int(library.held_out.sum()),
-    )
     return library
+
+
+def val_images_needed() -> tuple[int, set[str]]:
+    """(n, the celeba5 val images, relative to val/, that every n-th val pair needs), n
+    being VISAGE_RETRAIN_VAL_PAIRS_EVERY."""
+    celeba, every = celeba_dir(), max(1, settings.VISAGE_RETRAIN_VAL_PAIRS_EVERY)
+    pairs = read_pairs(celeba / "pairs_val.txt", celeba / "val")[::every]
+    return every, {str(p.relative_to(celeba / "val")) for pair in pairs for p in (pair.path_a, pair.path_b)}
+
+
+def val_pairs(cache: FaceCache, every: int) -> PairsValidator:
+    return PairsValidator(cache, celeba_dir() / "pairs_val.txt", every=every)
 
 
 def base_sets(*, folder: Path, template: AlignmentTemplate, progress: RunProgress) -> tuple[FaceCache, PairsValidator]:
@@ -92,11 +112,9 @@ def base_sets(*, folder: Path, template: AlignmentTemplate, progress: RunProgres
     celeba, images = celeba_dir(), settings.VISAGE_RETRAIN_BASE_IMAGES
     log = lambda message: progress.phase(f"preparing celeba5: {message}"[:200])  # noqa: E731
     base = build_cache(celeba / "train", folder / f"celeba5_train_{images}.npy", template=template, limit=images, log=log)
-    every = max(1, settings.VISAGE_RETRAIN_VAL_PAIRS_EVERY)
-    needed = {str(p.relative_to(celeba / "val")) for pair in read_pairs(celeba / "pairs_val.txt", celeba / "val")[::every]
-              for p in (pair.path_a, pair.path_b)}
+    every, needed = val_images_needed()
     val = build_cache(celeba / "val", folder / f"celeba5_val_every{every}.npy", template=template, only=needed, log=log)
-    return base, PairsValidator(val, celeba / "pairs_val.txt", every=every)
+    return base, val_pairs(val, every)
 
 
 def _training_set_write(*, folder: Path, library: LibraryData, base: FaceCache, progress: RunProgress) -> Path:

@@ -29,14 +29,20 @@ def batch_shape(*, with_k: int, identities: int, k: int) -> dict:
     return {"p": p, "k": k, "extra": extra}
 
 
+def run_batch(library_labels: np.ndarray, base_labels: np.ndarray) -> dict:
+    """batch_shape for a run's training set: the library's training people (labels per
+    face) and celeba5's; K is the fewest faces a library person has (at most MAX_K), so
+    every library person can be a P-identity."""
+    _, per_person = np.unique(library_labels, return_counts=True)
+    k = int(min(MAX_K, per_person.min()))
+    _, base_per_person = np.unique(base_labels, return_counts=True)
+    return batch_shape(with_k=len(per_person) + int((base_per_person >= k).sum()),
+                       identities=len(per_person) + len(base_per_person), k=k)
+
+
 def finetune_config(*, run: TrainingRun, folder: Path, dataset: RunDataset) -> TrainConfig:
     library, base = dataset.library, dataset.base
-    training_labels = library.labels[~library.held_out]
-    _, per_person = np.unique(training_labels, return_counts=True)
-    k = int(min(MAX_K, per_person.min()))  # every library person can be a P-identity
-    _, base_per_person = np.unique(base.labels[base.ok], return_counts=True)
-    batch = batch_shape(with_k=len(per_person) + int((base_per_person >= k).sum()),
-                        identities=len(per_person) + len(base_per_person), k=k)
+    batch = run_batch(library.labels[~library.held_out], base.labels[base.ok])
     epochs = settings.VISAGE_RETRAIN_EPOCHS
     steps = max(1, -(-settings.VISAGE_RETRAIN_MAX_STEPS // epochs)) if settings.VISAGE_RETRAIN_MAX_STEPS else None
     return TrainConfig.from_recipe(

@@ -38,10 +38,16 @@ class RunProgress:
         self.check_cancel()
 
     def step(self, state: TrainState, result: StepResult) -> None:
-        eta = state.seconds / max(1, state.step) * (state.total_steps - state.step)
-        self.run.report(done=state.step, total=state.total_steps, message="training", loss=_finite(result.loss), eta_seconds=eta)
+        self.steps_done(state.step, state.total_steps, loss=result.loss, seconds=state.seconds)
+
+    def steps_done(self, done: int, total: int, *, loss: float, seconds: float, message: str = "training") -> None:
+        eta = seconds / max(1, done) * (total - done)
+        self.run.report(done=done, total=total, message=message, loss=_finite(loss), eta_seconds=eta)
 
     def validated(self, state: TrainState, record: dict) -> None:
+        self.record(record)
+
+    def record(self, record: dict) -> None:
         """Each epoch's training figures (the trainer's log record) go into data["log"]."""
         log = (TrainingRun.objects.values_list("data", flat=True).get(pk=self.run_id) or {}).get("log", [])
         run_data_update(self.run_id, log=[*log, {k: _finite(v) for k, v in record.items()}])

@@ -1,13 +1,14 @@
 """Retraining runs: start, cancel, discard, and carry one out.
 
-A run fine-tunes a copy of the active network on the confirmed people of the chosen
-libraries, mixed with celeba5 train so it does not forget, holds out about 20 % of the
+A run fine-tunes a copy of the active network (of a fused version: its fusion head, the
+backbones frozen; head_retrain.py) on the confirmed people of the chosen libraries, mixed
+with celeba5 train so it does not forget, holds out about 20 % of the
 people, and compares old and new on those people and on celeba5 val pairs. It ends as a
 new, inactive EmbeddingModel with a recommendation; promoting it is a switch (see
 switching.py).
 
 ``training_execute`` is the run's life in a few calls: collect the library
-(dataset.py) -> fine-tune (finetune.py, ml.learning.trainer) -> compare
+(dataset.py) -> fine-tune (finetune.py, ml.learning.trainer; or head_retrain.py) -> compare
 (ml.evaluation.model_compare) -> register (webapp.faces.registry, which owns version
 numbers). Its scratch files are kept only while it can resume (scratch.py)."""
 from __future__ import annotations
@@ -30,6 +31,7 @@ from webapp.faces.runtime import STORED_PREFIX, checkpoint_path
 from webapp.faces.selectors import embedding_model_active
 from webapp.training.dataset import base_set_problem, run_dataset_collect
 from webapp.training.finetune import run_finetune
+from webapp.training.head_retrain import run_head_retrain
 from webapp.training.library import confirmed_faces
 from webapp.training.models import ModelSwitch, TrainingRun
 from webapp.training.progress import RunCancelled, RunProgress
@@ -42,24 +44,12 @@ class RunRefused(ValueError):
     pass
 
 
-def retraining_problem(active: EmbeddingModel) -> str | None:
-    """Why the active version cannot be retrained (shown on the page instead of the
-    button, and refused if a request comes anyway); None when it can."""
-    if active.architecture == FUSED_ARCHITECTURE:
-        return (f"v{active.version} is several frozen networks joined by a fused head, and retraining fine-tunes "
-                "one network, so it is not offered while this version is active. Switch to a single-network "
-                "version below to retrain.")
-    return None
-
-
 def training_start(*, user, owner_ids: list[int] | None) -> TrainingRun:
     """Queue a run on the long queue; refused with a clear message when one is open or
     the chosen libraries have too few people."""
     if owner_ids is not None and not owner_ids:
         raise RunRefused("Choose at least one library to learn from.")
     if problem := base_set_problem():
-        raise RunRefused(problem)
-    if problem := retraining_problem(embedding_model_active()):
         raise RunRefused(problem)
     scratch_sweep()  # what runs that ended some other way (a stale heartbeat) left behind
     with transaction.atomic():
@@ -128,12 +118,10 @@ def _carry_out(run: TrainingRun, progress: RunProgress, folder: Path) -> None:
     stored_name = None
     try:
         progress.check_cancel()
-        dataset = run_dataset_collect(run=run, folder=folder, progress=progress)
-        new_checkpoint = run_finetune(run=run, folder=folder, dataset=dataset, progress=progress)
-        progress.phase("evaluating old and new model")
-        metrics = checkpoints_compare(old=checkpoint_path(run.base_model), new=new_checkpoint,
-                                      old_threshold=run.base_model.same_person_threshold,
-                                      heldout=dataset.library.heldout_faces(), val=dataset.val, seed=run.pk)
+        if run.base_model.architecture == FUSED_ARCHITECTURE:
+            new_checkpoint, metrics = run_head_retrain(run=run, folder=folder, progress=progress)
+        else:
+            new_checkpoint, metrics = _network_retrain(run, folder, progress)
         progress.check_cancel()
         promote, reason = recommend(old=metrics["old"], new=metrics["new"])
         progress.phase("saving the new version")
@@ -153,6 +141,17 @@ def _carry_out(run: TrainingRun, progress: RunProgress, folder: Path) -> None:
         logger.exception("training run %s failed", run.pk)
         _end(run, TrainingRun.Status.FAILED, "failed", stored_name, error=f"{type(exc).__name__}: {exc}")
     run_scratch_remove(run.pk)  # ended: it cannot resume, and the model is stored
+
+
+def _network_retrain(run: TrainingRun, folder: Path, progress: RunProgress) -> tuple[Path, dict]:
+    """Fine-tune a copy of a single network: (its model file, the old and new metrics)."""
+    dataset = run_dataset_collect(run=run, folder=folder, progress=progress)
+    new_checkpoint = run_finetune(run=run, folder=folder, dataset=dataset, progress=progress)
+    progress.phase("evaluating old and new model")
+    metrics = checkpoints_compare(old=checkpoint_path(run.base_model), new=new_checkpoint,
+                                  old_threshold=run.base_model.same_person_threshold,
+                                  heldout=dataset.library.heldout_faces(), val=dataset.val, seed=run.pk)
+    return new_checkpoint, metrics
 
 
 def _end(run: TrainingRun, status: str, phase: str, stored_name: str | None, error: str = "") -> None:

@@ -10,11 +10,12 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from ml.faces.checkpoint import FUSED_ARCHITECTURE
 from webapp.faces.selectors import embedding_model_active
 from webapp.training import selectors
 from webapp.training.library import library_stock
 from webapp.training.models import ModelSwitch
-from webapp.training.runs import RunRefused, retraining_problem, training_cancel, training_discard, training_start
+from webapp.training.runs import RunRefused, training_cancel, training_discard, training_start
 from webapp.training.switching import SwitchRefused, embeddings_cleanup, switch_start
 
 
@@ -40,7 +41,7 @@ def model_page(request):
     active = embedding_model_active()
     return render(request, "training/model.html", {
         "active": active,
-        "retrain_problem": retraining_problem(active),
+        "fused": active.architecture == FUSED_ARCHITECTURE,
         "figures": selectors.model_figures(active),
         "stranger_percent": f"{100 * settings.VISAGE_STRANGER_RATE:g}",
         "stock": library_stock(),

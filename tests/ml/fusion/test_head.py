@@ -5,6 +5,7 @@ plain concatenation it starts from."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from ml.fusion.backbones import unit
 from ml.fusion.head import FusionHead
@@ -45,3 +46,30 @@ def test_trained_head_separates_unseen_people_better_than_concatenation():
     assert head.embed(val_parts).shape == (500, 128)
     assert trained == summary["best_val_accuracy"] or abs(trained - summary["best_val_accuracy"]) < 1e-4
     assert trained > plain + 0.1, (plain, trained)
+
+
+def test_fine_tuning_starts_from_the_given_head_and_stops_when_asked():
+    rng = np.random.default_rng(1)
+    train_parts, train_labels = synthetic(100, 5, rng)
+    val_parts, val_labels = synthetic(50, 5, rng)
+
+    def evaluate(head: FusionHead) -> dict:
+        score = separation(head.embed(val_parts), val_labels)
+        return {"accuracy": score, "val_at_far_1e-3": score}
+
+    quiet = dict(hidden=0, p=20, k=5, alpha=0.2, dropout=0.0, eval_every=1, seed=0, log=lambda *a, **k: None)
+    start, _ = train_head(train_parts, train_labels, evaluate, epochs=5, lr=1e-2, **quiet)
+    records = []
+    # With no learning rate, one epoch of fine-tuning is the start head itself, not a fresh one.
+    same, summary = train_head(train_parts, train_labels, evaluate, epochs=1, lr=0.0, start=start,
+                               on_epoch=records.append, **quiet)
+    assert same is not start and not summary["stopped"]
+    np.testing.assert_allclose(same.embed(val_parts), start.embed(val_parts), atol=1e-6)
+    assert [(r["epoch"], r["step"], r["total_steps"]) for r in records] == [(1, 5, 5)]  # 100 people, 20 a batch
+
+    asked = iter([False, True])
+    _, summary = train_head(train_parts, train_labels, evaluate, epochs=4, lr=1e-2, start=start,
+                            should_stop=lambda: next(asked), **quiet)
+    assert summary["stopped"] and len(summary["history"]) == 1
+    with pytest.raises(ValueError, match="exclude each other"):
+        train_head(train_parts, train_labels, evaluate, epochs=1, lr=1e-2, start=start, pca=True, **quiet)

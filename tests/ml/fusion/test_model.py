@@ -16,6 +16,7 @@ from ml.faces.imageio import decode_image
 from ml.faces.pipeline import FacePipeline
 from ml.fusion.features import chunk_features
 from ml.fusion.backbones import MODELS, standard_backbones
+from ml.fusion.export import export_retrained_head
 from ml.fusion.head import FusionHead, load_head_file
 from ml.fusion.model import FusedEmbedder
 from ml.learning.landmarks import MAX_SIDE, Landmarks
@@ -118,3 +119,29 @@ def test_the_head_loads_from_the_model_file_as_from_its_head_file(fused_path):
     assert config["backbones"] == head_config["backbones"] == BACKBONES and config["dims"] == [128, 512]
     features = [np.random.default_rng(0).normal(size=(4, d)).astype(np.float32) for d in (128, 512)]
     np.testing.assert_array_equal(from_model.embed(features), from_head.embed(features))
+
+
+def test_a_retrained_head_replaces_only_the_head(fused_path, fused, portraits, tmp_path):
+    torch.manual_seed(1)
+    new_head = FusionHead([128, 512])
+    out = tmp_path / "retrained.pt"
+    export_retrained_head(fused_path, new_head, out, training={"training_run": 7})
+    base, payload = read_checkpoint(fused_path), read_checkpoint(out)
+    assert payload["config"]["backbones"] == base["config"]["backbones"]
+    assert payload["config"]["grouping"] == base["config"]["grouping"]
+    assert payload["config"]["head"]["training"] == {"training_run": 7}
+    assert payload["config"]["head"]["retrained_from_sha256"] == file_sha256(fused_path)
+    assert payload["metrics"] == {}  # the base's figures were its own head's
+    retrained = load_embedder(out, device="cpu", num_threads=2)
+    images = [decode_image(portraits.root / p, max_side=MAX_SIDE).pixels for p in portraits.paths]
+    crops = tuple(np.concatenate([align_faces(image, [points], template) for image, points in zip(images, portraits.points)])
+                  for template in fused.templates)
+    parts, mirrors = fused.features(crops)
+    np.testing.assert_allclose(retrained.embed(crops), new_head.embed(parts, mirrors), atol=1e-5)
+    assert not np.allclose(retrained.embed(crops), fused.embed(crops), atol=1e-3)
+
+    with pytest.raises(ValueError, match="part sizes"):
+        export_retrained_head(fused_path, FusionHead([128, 192]), tmp_path / "wrong.pt", training={})
+    with pytest.raises(ValueError, match="not a fused model file"):
+        export_retrained_head(MODELS / "dlib_resnet_v1.pt", new_head, tmp_path / "single.pt", training={})
+    assert not (tmp_path / "wrong.pt").exists() and not (tmp_path / "single.pt").exists()

@@ -83,28 +83,20 @@ def test_a_switch_re_embeds_every_face_with_the_fused_version(user, staff, album
             np.testing.assert_allclose(got, vector, atol=1e-5)
 
 
-def test_the_shipped_fused_version_is_registered_with_its_join_settings_and_not_retrained(staff, faces_data_dir):
+def test_the_shipped_fused_version_is_registered_with_its_join_settings(staff, faces_data_dir):
     """The migration registers models/fused_dlib_fr_feature.pt inactive, with the join
-    settings chosen for it (its checkpoint config's "grouping") as the row's; while it is
-    the active version a retraining run is refused by name instead of failing in the
-    worker (there is no single network to fine-tune)."""
+    settings chosen for it (its checkpoint config's "grouping") as the row's. Retraining
+    it: test_retraining_fused.py."""
     from django.conf import settings as django_settings
 
     from ml.faces.checkpoint import read_checkpoint
     from ml.grouping.merge import JoinSettings
     from webapp.faces.registry import FUSED_CHECKPOINT
-    from webapp.training.models import TrainingRun
-    from webapp.training.runs import RunRefused, training_start
 
     fused = EmbeddingModel.objects.get(checkpoint=FUSED_CHECKPOINT)
     assert not fused.is_active and fused.architecture == "fused"
     stored = read_checkpoint(Path(django_settings.MODELS_DIR) / FUSED_CHECKPOINT)["config"]["grouping"]
     assert fused.grouping == stored and JoinSettings.from_dict(fused.grouping) != JoinSettings()
-    EmbeddingModel.objects.update(is_active=False)
-    EmbeddingModel.objects.filter(pk=fused.pk).update(is_active=True)
-    with pytest.raises(RunRefused, match="retraining fine-tunes one network"):
-        training_start(user=staff, owner_ids=None)
-    assert not TrainingRun.objects.exists()
 
 
 def test_a_row_registered_before_its_settings_were_rechosen_takes_them_from_the_file(settings):
