@@ -11,7 +11,9 @@ naming pages), then runs the retraining service exactly as the "Face model" page
 does, in this process, with the app's default run settings. Prints the held-out people's
 VAL at FAR=1e-3, verification accuracy and grouping F1 before and after, celeba5 val
 accuracy before and after, the recommendation and the run's wall time. Re-running resumes
-an interrupted run (cached crops, last.pt) instead of starting another.
+an interrupted run (cached crops, last.pt) instead of starting another. With
+``--checkpoint fused_dlib_fr_feature.pt`` the run fine-tunes the fused version's head
+(webapp/training/head_retrain.py; it resumes from its cached features).
 """
 from __future__ import annotations
 

@@ -13,6 +13,8 @@ from webapp.faces.selectors import embedding_model_active
 from webapp.training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db(transaction=True)
+# A run in the request that starts it takes up to a minute on a busy 2-core machine.
+RUN_WAIT_MS = 300_000
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def test_staff_retrains_promotes_and_switches_back(page, live_server, faces_data
     assert row.split("\t")[1].strip() == str(len(named))  # people with >= 2 confirmed faces
     assert page.is_checked("input[aria-label=\"Use admin's library\"]")
 
-    page.click("text=Start retraining")  # the run happens during this request (eager tasks)
+    page.click("text=Start retraining", timeout=RUN_WAIT_MS)  # the run happens during this request (eager tasks)
     page.wait_for_selector("[data-testid=recommendation]")
     screenshot(page, "60-face-model-run-finished")
     run = TrainingRun.objects.get()
@@ -58,7 +60,7 @@ def test_staff_retrains_promotes_and_switches_back(page, live_server, faces_data
 
 
 @pytest.mark.parametrize("width, height", [(1366, 900), (390, 844)])
-def test_staff_switches_to_the_fused_version_and_retrains_its_head(page, live_server, faces_data_dir, small_runs,
+def test_staff_switches_to_the_fused_version_and_retrains_its_head(page, live_server, faces_data_dir, small_runs, settings,
                                                                    width, height):
     """The fused version (registered, not active) is one click away in the Versions table;
     after the switch every face carries its vectors, the page names it as the active
@@ -67,6 +69,7 @@ def test_staff_switches_to_the_fused_version_and_retrains_its_head(page, live_se
     from webapp.faces.registry import FUSED_CHECKPOINT
 
     page.set_viewport_size({"width": width, "height": height})
+    settings.VISAGE_RETRAIN_VAL_PAIRS_EVERY = 30  # 100 val pairs: the run's cost is the backbones on every face
     staff = make_user("admin", password=PASSWORD, is_staff=True)
     confirmed_library(staff, faces_data_dir)
     fused = EmbeddingModel.objects.get(checkpoint=FUSED_CHECKPOINT)
@@ -92,7 +95,7 @@ def test_staff_switches_to_the_fused_version_and_retrains_its_head(page, live_se
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # wide tables scroll inside their card
     screenshot(page, f"62-face-model-fused-active-{width}")
 
-    start.click()  # the run happens during this request (eager tasks)
+    start.click(timeout=RUN_WAIT_MS)  # the run happens during this request (eager tasks)
     page.wait_for_selector("[data-testid=recommendation]")
     run = TrainingRun.objects.get()
     assert run.status == TrainingRun.Status.FINISHED, run.error
