@@ -267,6 +267,9 @@ VISAGE_RETRAIN_EPOCHS = _env_int("VISAGE_RETRAIN_EPOCHS", 12)
 # 3e-4 runs forgot 0.33-0.73 points of celeba5 val accuracy; with 2e-4, 0.20-0.33.
 VISAGE_RETRAIN_LR = _env_float("VISAGE_RETRAIN_LR", 2e-4)
 VISAGE_RETRAIN_MAX_STEPS = _env_int("VISAGE_RETRAIN_MAX_STEPS", 0)  # 0: no cap; a network's runs only (a fused head trains in seconds)
+# A fused version's head (webapp/training/head_retrain.py): 0 takes the learning rate the
+# head was trained with, from its model file's record (1e-4 for the shipped head).
+VISAGE_RETRAIN_HEAD_LR = _env_float("VISAGE_RETRAIN_HEAD_LR", 0.0)
 # Cut down for small training sets (webapp/training/finetune.py batch_shape).
 VISAGE_RETRAIN_BATCH_PEOPLE = _env_int("VISAGE_RETRAIN_BATCH_PEOPLE", 200)
 VISAGE_RETRAIN_BATCH_EXTRA = _env_int("VISAGE_RETRAIN_BATCH_EXTRA", 40)

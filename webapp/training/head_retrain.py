@@ -173,12 +173,13 @@ def run_head_retrain(*, run: TrainingRun, folder: Path, progress: RunProgress) -
                         [np.concatenate([b, l]) for b, l in zip(base.mirrors, library.features.take(train).mirrors)])
     batch = run_batch(library.labels[train], base_labels)
     recipe = embedder.config["head"].get("training", {})
+    lr, alpha = settings.VISAGE_RETRAIN_HEAD_LR or float(recipe.get("lr", 1e-4)), float(recipe.get("alpha", 0.2))
     epochs = settings.VISAGE_RETRAIN_EPOCHS
     run_data_update(run.pk, epochs=epochs, batch=batch, trains="the fusion head")
     progress.phase("training the fusion head")
     head, summary = train_head(
         training.parts, np.concatenate([base_labels, library_labels]), on_val, hidden=0, epochs=epochs,
-        lr=float(recipe.get("lr", 1e-4)), alpha=float(recipe.get("alpha", 0.2)), dropout=0.0, eval_every=1, seed=run.pk,
+        lr=lr, alpha=alpha, dropout=0.0, eval_every=1, seed=run.pk,
         mirrors=training.mirrors, start=embedder.head, log=lambda *args, **kwargs: None,
         on_epoch=lambda row: (progress.steps_done(row["step"], row["total_steps"], loss=row["loss"],
                                                   seconds=row["minutes"] * 60, message="training the fusion head"),
@@ -190,7 +191,7 @@ def run_head_retrain(*, run: TrainingRun, folder: Path, progress: RunProgress) -
     new_file = folder / "model.pt"
     export_retrained_head(base_file, head, new_file, training={
         "retrained_from_version": run.base_model.version, "training_run": run.pk, "epochs": epochs, **batch,
-        "lr": float(recipe.get("lr", 1e-4)), "alpha": float(recipe.get("alpha", 0.2)), "mirror_augment": True,
+        "lr": lr, "alpha": alpha, "mirror_augment": True,
         "train_faces": len(training.parts[0]), "library_faces": int(train.sum()),
         "best_val_accuracy": summary["best_val_accuracy"], "best_val_val": summary["best_val_val"],
     })
