@@ -24,6 +24,7 @@ USERS = 10
 DIM = 128
 
 
+from bench.picks import query_picks  # noqa: E402
 from bench.benchdb import SEARCH_INDEX, faces_copy, old_layout_index, search_index_create, search_index_drop, use_bench_database  # noqa: E402
 
 use_bench_database("visage_bench")
@@ -112,18 +113,6 @@ def build_index() -> tuple[float, int]:
         cursor.execute("ANALYZE faces_facesearchvector")
         cursor.execute(f"SELECT pg_relation_size('{SEARCH_INDEX}')")
         return elapsed, cursor.fetchone()[0]
-
-
-def query_picks(owners, face_ids: dict[int, list[int]], queries: int, rng: np.random.Generator) -> list:
-    """(owner, face id) for each query: a random user, then a random face of theirs, both
-    drawn from the seeded ``rng`` (not the database's random order), so a run's queries
-    are the same for the same --seed and figures from two runs compare like for like."""
-    picks = []
-    for _ in range(queries):
-        owner = owners[int(rng.integers(0, len(owners)))]
-        ids = face_ids[owner.pk]
-        picks.append((owner, ids[int(rng.integers(0, len(ids)))]))
-    return picks
 
 
 def measure(owners, queries: int, ef_values: list[int], rng, *, layout_baseline: bool = False) -> None:

@@ -12,6 +12,9 @@ import pytest
 from django.conf import settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+# Before any test module is imported: tests/test_architecture.py checks that collecting
+# them does not point the process at another database.
+DATABASE_URL_AT_START = os.environ.get("DATABASE_URL")
 
 
 def require_program(name: str) -> str:

@@ -2,6 +2,7 @@
 takes part in a circle (tests/import_graph.py; `python -m tests.import_graph` prints it)."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,12 @@ def test_reading_a_tree_finds_imports_inside_functions(tmp_path):
     [upward] = graph.upward()[("photos", "people")]
     assert (upward.target, upward.line, upward.lazy) == ("webapp.people.grouping", 2, True)
     assert not graph.circles()
+
+
+def test_collecting_the_tests_leaves_the_database_setting_alone():
+    """No test module may change DATABASE_URL when imported. One did (it imported
+    bench/search.py, which points the process at the bench database on import), and the
+    fault test that restarts the embedded server then skipped itself in every full run."""
+    from tests.conftest import DATABASE_URL_AT_START
+
+    assert os.environ.get("DATABASE_URL") == DATABASE_URL_AT_START

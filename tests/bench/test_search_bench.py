@@ -1,9 +1,9 @@
-"""bench/search.py draws its queries from its seed, not from the database's random order."""
+"""bench/search.py draws its queries from its seed (bench/picks.py), not from the database's random order."""
 from types import SimpleNamespace
 
 import numpy as np
 
-from bench.search import query_picks
+from bench.picks import query_picks
 
 OWNERS = [SimpleNamespace(pk=1), SimpleNamespace(pk=2), SimpleNamespace(pk=3)]
 FACE_IDS = {1: [10, 11, 12], 2: [20, 21], 3: [30, 31, 32, 33]}
