@@ -12,7 +12,9 @@ from webapp.faces.models import EmbeddingModel, Face
 from webapp.faces.registry import FUSED_CHECKPOINT
 from webapp.faces.runtime import checkpoint_path
 from webapp.faces.selectors import embedding_model_active
+from webapp.training.head_retrain import run_head_retrain
 from webapp.training.models import ModelSwitch, TrainingRun
+from webapp.training.progress import RunProgress
 from webapp.training.runs import training_start
 from webapp.training.scratch import run_dir
 from webapp.training.switching import switch_start
@@ -73,3 +75,26 @@ def test_a_fused_version_retrains_its_head_and_promotes(staff, faces_data_dir, s
     assert set(after) == set(fused_vectors)
     assert all(not np.allclose(after[pk], fused_vectors[pk]) for pk in after)  # the new head's vectors
     assert all(abs(np.linalg.norm(np.asarray(vector)) - 1) < 1e-4 for vector in after.values())
+
+
+def test_a_resumed_fused_run_reuses_its_cached_features_and_trains_the_same_head(staff, faces_data_dir, settings):
+    """A worker that dies after the features were cached (the slow part) leaves them for the
+    next one, which trains the head again from the same seed to the same weights."""
+    settings.VISAGE_RETRAIN_VAL_PAIRS_EVERY = 30
+    confirmed_library(staff, faces_data_dir)
+    fused = EmbeddingModel.objects.get(checkpoint=FUSED_CHECKPOINT)
+    run = TrainingRun.objects.create(base_model=fused, owner_ids=None, status=TrainingRun.Status.RUNNING)
+    folder = run_dir(run.pk)
+    first_file, first = run_head_retrain(run=run, folder=folder, progress=RunProgress(run))
+    cached = {path.name: path.stat().st_mtime_ns for path in folder.glob("*.npz")}
+    assert set(cached) == {"library_features.npz", "celeba5_train_features.npz", "celeba5_val_features.npz",
+                           f"celeba5_train_{settings.VISAGE_RETRAIN_BASE_IMAGES}_landmarks.npz",
+                           "celeba5_val_every30_landmarks.npz"}
+    first_state = read_checkpoint(first_file)["state_dict"]
+    first_file.unlink()  # the worker died before the model was stored
+
+    second_file, second = run_head_retrain(run=run, folder=folder, progress=RunProgress(run))
+    assert {path.name: path.stat().st_mtime_ns for path in folder.glob("*.npz")} == cached  # nothing computed again
+    second_state = read_checkpoint(second_file)["state_dict"]
+    assert all(torch.equal(first_state[key], second_state[key]) for key in first_state)
+    assert second == first
