@@ -104,5 +104,10 @@ def test_staff_switches_to_the_fused_version_and_retrains_its_head(page, live_se
     assert f"Finished → v{run.result_model.version}" in row and "the fusion head only" in row
     assert page.inner_text("[data-testid=recommendation]").startswith(("Promote", "Keep"))
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    page.locator("[data-testid=runs]").scroll_into_view_if_needed()
+    # The verdict and its buttons are readable without scrolling sideways (on a phone each
+    # run is a card, each figure under its column's name).
+    promote = page.locator(f"[data-testid=runs] button:has-text('Promote v{run.result_model.version}')")
+    promote.scroll_into_view_if_needed()
+    for box in (promote.bounding_box(), page.locator("[data-testid=recommendation]").bounding_box()):
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
     screenshot(page, f"63-face-model-fused-run-finished-{width}")
