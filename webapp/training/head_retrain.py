@@ -67,17 +67,15 @@ def _features(embedder: FusedEmbedder, count: int, crops_of: Callable[[int, int]
               progress: RunProgress, what: str) -> Features:
     """Features of ``count`` faces, CHUNK at a time; crops_of(start, stop) gives their
     crops, one array per template of the embedder."""
-    parts: list[list[np.ndarray]] = [[] for _ in embedder.templates]
-    mirrors: list[list[np.ndarray]] = [[] for _ in embedder.templates]
+    chunks = []
     for start in range(0, count, CHUNK):
-        chunk_parts, chunk_mirrors = embedder.features(crops_of(start, min(count, start + CHUNK)))
-        for i, (part, mirror) in enumerate(zip(chunk_parts, chunk_mirrors)):
-            parts[i].append(part)
-            mirrors[i].append(mirror)
+        chunks.append(embedder.features(crops_of(start, min(count, start + CHUNK))))
         progress.phase(f"{what}: {min(count, start + CHUNK)} of {count}")
-    if not parts[0]:
-        return Features(*embedder.features(tuple(np.zeros((0, t.size, t.size, 3), np.uint8) for t in embedder.templates)))
-    return Features([np.concatenate(p) for p in parts], [np.concatenate(m) for m in mirrors])
+    if not chunks:
+        return Features(*embedder.features(crops_of(0, 0)))
+    backbones = range(len(embedder.templates))
+    return Features([np.concatenate([parts[i] for parts, _ in chunks]) for i in backbones],
+                    [np.concatenate([mirrors[i] for _, mirrors in chunks]) for i in backbones])
 
 
 @dataclass(frozen=True)
@@ -169,8 +167,9 @@ def run_head_retrain(*, run: TrainingRun, folder: Path, progress: RunProgress) -
     base_labels = _labels(train_marks)[train_marks.ok]
     # Library people after celeba5's, as labels of their own.
     library_labels = np.unique(library.labels[train], return_inverse=True)[1] + base_labels.max() + 1
-    training = Features([np.concatenate([b, l]) for b, l in zip(base.parts, library.features.take(train).parts)],
-                        [np.concatenate([b, l]) for b, l in zip(base.mirrors, library.features.take(train).mirrors)])
+    trained = library.features.take(train)
+    training = Features([np.concatenate([b, l]) for b, l in zip(base.parts, trained.parts)],
+                        [np.concatenate([b, l]) for b, l in zip(base.mirrors, trained.mirrors)])
     batch = run_batch(library.labels[train], base_labels)
     recipe = embedder.config["head"].get("training", {})
     lr, alpha = settings.VISAGE_RETRAIN_HEAD_LR or float(recipe.get("lr", 1e-4)), float(recipe.get("alpha", 0.2))
